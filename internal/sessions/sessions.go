@@ -1,0 +1,262 @@
+// Package sessions is the server-side session: one per sign-in, identified to the client by an
+// opaque "<id>.<secret>" token of which only SHA-256(secret) is stored. Expiry (idle and
+// absolute) is decided here, when a token is checked, not by a cleanup job.
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/secret"
+)
+
+// ErrNotFound is returned by a Store for a session that does not exist.
+var ErrNotFound = errors.New("session not found")
+
+// ErrInvalid is returned by Validate for every token that does not name a live session:
+// malformed, unknown, wrong secret, expired or revoked. The wrapped detail is for logs only.
+var ErrInvalid = errors.New("invalid session")
+
+// Session is one sign-in. SecretHash is SHA-256 of the token secret.
+type Session struct {
+	ID         string
+	UserID     string
+	SecretHash []byte
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // absolute limit
+	AuthTime   time.Time
+	AMR        []string // how the user authenticated (RFC 8176 values: "pwd", "mfa", ...)
+	IP         string
+	UserAgent  string
+	ClientID   string
+}
+
+// IdleExpiresAt is when the session ends if it is not used again.
+func (s *Session) IdleExpiresAt(idle time.Duration) time.Time {
+	t := s.LastSeenAt.Add(idle)
+	if t.After(s.ExpiresAt) {
+		return s.ExpiresAt
+	}
+	return t
+}
+
+// Store keeps sessions. Implementations return ErrNotFound for a missing session.
+type Store interface {
+	CreateSession(ctx context.Context, s *Session) error
+	SessionByID(ctx context.Context, id string) (*Session, error)
+	// TouchSession sets LastSeenAt if at is later than the stored value.
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteUserSessions removes every session of userID except the one named except (which
+	// may be empty) and returns the ids it removed.
+	DeleteUserSessions(ctx context.Context, userID, except string) ([]string, error)
+	ListUserSessions(ctx context.Context, userID string) ([]*Session, error)
+	// DeleteExpiredSessions removes sessions past their absolute limit (expires_at <= now)
+	// or unused since idleCutoff (last_seen_at <= idleCutoff).
+	DeleteExpiredSessions(ctx context.Context, now, idleCutoff time.Time) (int, error)
+	CountActiveSessions(ctx context.Context, now, idleCutoff time.Time) (int, error)
+}
+
+// Config holds the session lifetimes.
+type Config struct {
+	IdleTimeout     time.Duration // default 7 days
+	AbsoluteTimeout time.Duration // default 30 days
+	// TouchInterval is how stale LastSeenAt may get before a request writes it: requests
+	// closer together than this cost no write. Default: one minute, at most IdleTimeout/10.
+	TouchInterval time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 7 * 24 * time.Hour
+	}
+	if c.AbsoluteTimeout <= 0 {
+		c.AbsoluteTimeout = 30 * 24 * time.Hour
+	}
+	if c.TouchInterval <= 0 {
+		c.TouchInterval = time.Minute
+	}
+	if c.TouchInterval > c.IdleTimeout/10 {
+		c.TouchInterval = c.IdleTimeout / 10
+	}
+	return c
+}
+
+// Manager creates, checks and ends sessions.
+type Manager struct {
+	store Store
+	cfg   Config
+	now   func() time.Time
+}
+
+// NewManager returns a Manager over store. now is the clock (time.Now in production).
+func NewManager(store Store, cfg Config, now func() time.Time) *Manager {
+	return &Manager{store: store, cfg: cfg.withDefaults(), now: now}
+}
+
+// Config returns the effective configuration (defaults applied).
+func (m *Manager) Config() Config { return m.cfg }
+
+// Meta describes how and from where a session was created.
+type Meta struct {
+	AMR       []string
+	AuthTime  time.Time // zero means now
+	IP        string
+	UserAgent string
+	ClientID  string
+}
+
+// Token is a session token "<id>.<secret>". It redacts itself when printed or logged.
+type Token = secret.Redacted
+
+// Create starts a new session for userID and returns it with its token. The id and secret
+// are always fresh: an id presented by a client is never adopted.
+func (m *Manager) Create(ctx context.Context, userID string, meta Meta) (*Session, Token, error) {
+	now := m.now()
+	sec := secret.NewToken()
+	auth := meta.AuthTime
+	if auth.IsZero() {
+		auth = now
+	}
+	s := &Session{
+		ID:         secret.NewID(),
+		UserID:     userID,
+		SecretHash: secret.Hash(sec),
+		CreatedAt:  now,
+		LastSeenAt: now,
+		ExpiresAt:  now.Add(m.cfg.AbsoluteTimeout),
+		AuthTime:   auth,
+		AMR:        meta.AMR,
+		IP:         meta.IP,
+		UserAgent:  meta.UserAgent,
+		ClientID:   meta.ClientID,
+	}
+	if err := m.store.CreateSession(ctx, s); err != nil {
+		return nil, "", fmt.Errorf("create session: %w", err)
+	}
+	return s, Token(s.ID + "." + sec), nil
+}
+
+// MaxTokenLen bounds what ParseToken looks at.
+const MaxTokenLen = secret.IDLen + 1 + secret.TokenLen
+
+// ParseToken splits a session token into id and secret, checking their exact shape.
+func ParseToken(tok string) (id, sec string, ok bool) {
+	if len(tok) != MaxTokenLen {
+		return "", "", false
+	}
+	id, sec, found := strings.Cut(tok, ".")
+	if !found || !secret.ValidID(id) || !secret.ValidToken(sec) {
+		return "", "", false
+	}
+	return id, sec, true
+}
+
+// Validate returns the live session a token names, or an error wrapping ErrInvalid. It
+// enforces the absolute and idle limits and records use (at most one write per
+// TouchInterval). Store failures are returned as they are, never as ErrInvalid.
+func (m *Manager) Validate(ctx context.Context, tok string) (*Session, error) {
+	id, sec, ok := ParseToken(tok)
+	if !ok {
+		return nil, fmt.Errorf("%w: malformed token", ErrInvalid)
+	}
+	s, err := m.store.SessionByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		// Hash anyway so that unknown ids cost the same as wrong secrets.
+		secret.Equal(secret.Hash(sec), make([]byte, 32))
+		return nil, fmt.Errorf("%w: unknown session", ErrInvalid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !secret.Equal(secret.Hash(sec), s.SecretHash) {
+		return nil, fmt.Errorf("%w: secret mismatch", ErrInvalid)
+	}
+	now := m.now()
+	if err := m.checkLive(s, now); err != nil {
+		return nil, err
+	}
+	if now.Sub(s.LastSeenAt) >= m.cfg.TouchInterval {
+		if err := m.store.TouchSession(ctx, s.ID, now); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				return nil, fmt.Errorf("%w: revoked", ErrInvalid)
+			}
+			return nil, err
+		}
+		s.LastSeenAt = now
+	}
+	return s, nil
+}
+
+func (m *Manager) checkLive(s *Session, now time.Time) error {
+	if !now.Before(s.ExpiresAt) {
+		return fmt.Errorf("%w: absolute lifetime over", ErrInvalid)
+	}
+	if !now.Before(s.LastSeenAt.Add(m.cfg.IdleTimeout)) {
+		return fmt.Errorf("%w: idle timeout", ErrInvalid)
+	}
+	return nil
+}
+
+// Live reports whether s is within its lifetimes at the current time.
+func (m *Manager) Live(s *Session) bool { return m.checkLive(s, m.now()) == nil }
+
+// Get returns a live session by id (no token check: for callers already holding a credential
+// for it, such as a verified access token).
+func (m *Manager) Get(ctx context.Context, id string) (*Session, error) {
+	s, err := m.store.SessionByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: unknown session", ErrInvalid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := m.checkLive(s, m.now()); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Revoke ends one session. Revoking a session that no longer exists returns ErrNotFound.
+func (m *Manager) Revoke(ctx context.Context, id string) error {
+	return m.store.DeleteSession(ctx, id)
+}
+
+// RevokeUser ends every session of userID except the one named except (empty for all) and
+// returns the ids it ended.
+func (m *Manager) RevokeUser(ctx context.Context, userID, except string) ([]string, error) {
+	return m.store.DeleteUserSessions(ctx, userID, except)
+}
+
+// List returns the user's live sessions, newest first.
+func (m *Manager) List(ctx context.Context, userID string) ([]*Session, error) {
+	all, err := m.store.ListUserSessions(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	now := m.now()
+	live := all[:0]
+	for _, s := range all {
+		if m.checkLive(s, now) == nil {
+			live = append(live, s)
+		}
+	}
+	return live, nil
+}
+
+// Sweep deletes sessions that have expired. Correctness never depends on it: expiry is
+// enforced by Validate; this only keeps the table small.
+func (m *Manager) Sweep(ctx context.Context) (int, error) {
+	now := m.now()
+	return m.store.DeleteExpiredSessions(ctx, now, now.Add(-m.cfg.IdleTimeout))
+}
+
+// CountActive returns the number of live sessions.
+func (m *Manager) CountActive(ctx context.Context) (int, error) {
+	now := m.now()
+	return m.store.CountActiveSessions(ctx, now, now.Add(-m.cfg.IdleTimeout))
+}

@@ -1,0 +1,105 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/gatehouse-auth/gatehouse/internal/users"
+)
+
+var _ users.Store = (*DB)(nil)
+
+const userColumns = "id, email, email_verified, password_hash, disabled, created_at, updated_at"
+
+func scanUser(row interface{ Scan(...any) error }) (*users.User, error) {
+	var u users.User
+	var created, updated int64
+	if err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Disabled, &created, &updated); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt = fromDB(created), fromDB(updated)
+	return &u, nil
+}
+
+// CreateUser implements users.Store.
+func (db *DB) CreateUser(ctx context.Context, u *users.User) error {
+	_, err := db.write.ExecContext(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt))
+	if isUnique(err) {
+		return users.ErrEmailTaken
+	}
+	return unavailable(err)
+}
+
+func (db *DB) userWhere(ctx context.Context, where string, arg any) (*users.User, error) {
+	u, err := scanUser(db.read.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE "+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, users.ErrNotFound
+	}
+	return u, unavailable(err)
+}
+
+// UserByID implements users.Store.
+func (db *DB) UserByID(ctx context.Context, id string) (*users.User, error) {
+	return db.userWhere(ctx, "id = ?", id)
+}
+
+// UserByEmail implements users.Store.
+func (db *DB) UserByEmail(ctx context.Context, email string) (*users.User, error) {
+	return db.userWhere(ctx, "email = ?", email)
+}
+
+// UpdateUser implements users.Store.
+func (db *DB) UpdateUser(ctx context.Context, u *users.User) error {
+	res, err := db.write.ExecContext(ctx,
+		"UPDATE users SET email = ?, email_verified = ?, password_hash = ?, disabled = ?, updated_at = ? WHERE id = ?",
+		u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.UpdatedAt), u.ID)
+	if isUnique(err) {
+		return users.ErrEmailTaken
+	}
+	return affected(res, err, users.ErrNotFound)
+}
+
+// DeleteUser implements users.Store. Sessions go with the user (ON DELETE CASCADE).
+func (db *DB) DeleteUser(ctx context.Context, id string) error {
+	res, err := db.write.ExecContext(ctx, "DELETE FROM users WHERE id = ?", id)
+	return affected(res, err, users.ErrNotFound)
+}
+
+// ListUsers implements users.Store.
+func (db *DB) ListUsers(ctx context.Context, f users.ListFilter) ([]*users.User, error) {
+	var where []string
+	var args []any
+	if f.Email != "" {
+		where, args = append(where, "email = ?"), append(args, f.Email)
+	}
+	if f.EmailPrefix != "" {
+		// Range scan instead of LIKE so that % and _ in the prefix are literal.
+		where, args = append(where, "email >= ? AND email < ?"), append(args, f.EmailPrefix, f.EmailPrefix+"\U0010FFFF")
+	}
+	if f.After != "" {
+		where, args = append(where, "id > ?"), append(args, f.After)
+	}
+	q := "SELECT " + userColumns + " FROM users"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id LIMIT ?"
+	args = append(args, f.Limit)
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer rows.Close()
+	var out []*users.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		out = append(out, u)
+	}
+	return out, unavailable(rows.Err())
+}

@@ -1,0 +1,334 @@
+// Package storetest is the conformance suite every store backend passes: the same tests run
+// against SQLite, PostgreSQL and, where it applies, Redis, so that the backends stay
+// interchangeable.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/users"
+)
+
+// Store is everything a full backend implements.
+type Store interface {
+	users.Store
+	sessions.Store
+	audit.Store
+	store.Settings
+}
+
+// Run runs the suite. newStore must return a fresh, empty, migrated store for each call.
+func Run(t *testing.T, newStore func(t *testing.T) Store) {
+	t.Run("Users", func(t *testing.T) { testUsers(t, newStore(t)) })
+	t.Run("UserList", func(t *testing.T) { testUserList(t, newStore(t)) })
+	t.Run("Sessions", func(t *testing.T) { testSessions(t, newStore(t)) })
+	t.Run("SessionsCascade", func(t *testing.T) { testSessionsCascade(t, newStore(t)) })
+	t.Run("SessionExpiry", func(t *testing.T) { testSessionExpiry(t, newStore(t)) })
+	t.Run("Events", func(t *testing.T) { testEvents(t, newStore(t)) })
+	t.Run("Settings", func(t *testing.T) { testSettings(t, newStore(t)) })
+}
+
+// base is a fixed instant with microsecond precision (what every backend keeps).
+var base = time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
+
+func mustUser(t *testing.T, s Store, email string) *users.User {
+	t.Helper()
+	u := &users.User{ID: secret.NewID(), Email: email, PasswordHash: "$argon2id$x", CreatedAt: base, UpdatedAt: base}
+	if err := s.CreateUser(context.Background(), u); err != nil {
+		t.Fatalf("CreateUser(%s): %v", email, err)
+	}
+	return u
+}
+
+func mustSession(t *testing.T, s Store, userID string, created time.Time) *sessions.Session {
+	t.Helper()
+	ss := &sessions.Session{
+		ID: secret.NewID(), UserID: userID, SecretHash: secret.Hash(secret.NewToken()),
+		CreatedAt: created, LastSeenAt: created, ExpiresAt: created.Add(24 * time.Hour), AuthTime: created,
+		AMR: []string{"pwd", "mfa"}, IP: "192.0.2.1", UserAgent: "test/1.0", ClientID: "gatehouse",
+	}
+	if err := s.CreateSession(context.Background(), ss); err != nil {
+		t.Fatalf("CreateSession: %v", err)
+	}
+	return ss
+}
+
+func testUsers(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "alice@example.com")
+
+	dup := &users.User{ID: secret.NewID(), Email: "alice@example.com", CreatedAt: base, UpdatedAt: base}
+	if err := s.CreateUser(ctx, dup); !errors.Is(err, users.ErrEmailTaken) {
+		t.Fatalf("duplicate email: err = %v, want ErrEmailTaken", err)
+	}
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got != *u {
+		t.Fatalf("UserByID = %+v, want %+v", got, u)
+	}
+	got, err = s.UserByEmail(ctx, "alice@example.com")
+	if err != nil || got.ID != u.ID {
+		t.Fatalf("UserByEmail = %+v, %v", got, err)
+	}
+	if _, err := s.UserByEmail(ctx, "nobody@example.com"); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("unknown email: err = %v", err)
+	}
+	if _, err := s.UserByID(ctx, "nope"); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("unknown id: err = %v", err)
+	}
+
+	u.Disabled, u.EmailVerified, u.UpdatedAt = true, true, base.Add(time.Hour)
+	if err := s.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.UserByID(ctx, u.ID)
+	if !got.Disabled || !got.EmailVerified || !got.UpdatedAt.Equal(u.UpdatedAt) {
+		t.Fatalf("update not stored: %+v", got)
+	}
+	other := mustUser(t, s, "bob@example.com")
+	other.Email = "alice@example.com"
+	if err := s.UpdateUser(ctx, other); !errors.Is(err, users.ErrEmailTaken) {
+		t.Fatalf("update to taken email: err = %v", err)
+	}
+	if err := s.UpdateUser(ctx, &users.User{ID: "missing", Email: "x@example.com"}); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("update missing: err = %v", err)
+	}
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, u.ID); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("second delete: err = %v", err)
+	}
+}
+
+func testUserList(t *testing.T, s Store) {
+	ctx := context.Background()
+	for i := range 7 {
+		mustUser(t, s, fmt.Sprintf("user%d@example.com", i))
+	}
+	mustUser(t, s, "zed_%@example.org")
+	var seen []string
+	after := ""
+	for {
+		page, err := s.ListUsers(ctx, users.ListFilter{After: after, Limit: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) > 3 {
+			t.Fatalf("page of %d > limit", len(page))
+		}
+		for _, u := range page {
+			if after != "" && u.ID <= after {
+				t.Fatalf("not ordered by id: %s after %s", u.ID, after)
+			}
+			seen = append(seen, u.ID)
+			after = u.ID
+		}
+		if len(page) < 3 {
+			break
+		}
+	}
+	if len(seen) != 8 {
+		t.Fatalf("paged through %d users, want 8", len(seen))
+	}
+	page, err := s.ListUsers(ctx, users.ListFilter{Email: "user3@example.com", Limit: 10})
+	if err != nil || len(page) != 1 || page[0].Email != "user3@example.com" {
+		t.Fatalf("email filter: %v %v", page, err)
+	}
+	page, err = s.ListUsers(ctx, users.ListFilter{EmailPrefix: "user", Limit: 10})
+	if err != nil || len(page) != 7 {
+		t.Fatalf("prefix filter: %d users, %v", len(page), err)
+	}
+	page, err = s.ListUsers(ctx, users.ListFilter{EmailPrefix: "zed_%", Limit: 10})
+	if err != nil || len(page) != 1 {
+		t.Fatalf("prefix with wildcard characters must be literal: %d users, %v", len(page), err)
+	}
+	page, err = s.ListUsers(ctx, users.ListFilter{EmailPrefix: "z%", Limit: 10})
+	if err != nil || len(page) != 0 {
+		t.Fatalf("%% must not be a wildcard: %d users, %v", len(page), err)
+	}
+}
+
+func testSessions(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "alice@example.com")
+	a := mustSession(t, s, u.ID, base)
+	b := mustSession(t, s, u.ID, base.Add(time.Minute))
+	c := mustSession(t, s, u.ID, base.Add(2*time.Minute))
+
+	got, err := s.SessionByID(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != a.ID || got.UserID != u.ID || !bytes.Equal(got.SecretHash, a.SecretHash) ||
+		!got.CreatedAt.Equal(a.CreatedAt) || !got.ExpiresAt.Equal(a.ExpiresAt) || !got.AuthTime.Equal(a.AuthTime) ||
+		fmt.Sprint(got.AMR) != fmt.Sprint(a.AMR) || got.IP != a.IP || got.UserAgent != a.UserAgent || got.ClientID != a.ClientID {
+		t.Fatalf("SessionByID = %+v, want %+v", got, a)
+	}
+	if _, err := s.SessionByID(ctx, "missing"); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("missing session: err = %v", err)
+	}
+
+	later := base.Add(10 * time.Minute)
+	if err := s.TouchSession(ctx, a.ID, later); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TouchSession(ctx, a.ID, base.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.SessionByID(ctx, a.ID)
+	if !got.LastSeenAt.Equal(later) {
+		t.Fatalf("LastSeenAt = %v, want %v (touch must never move it back)", got.LastSeenAt, later)
+	}
+	if err := s.TouchSession(ctx, "missing", later); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("touch missing: err = %v", err)
+	}
+
+	list, err := s.ListUserSessions(ctx, u.ID)
+	if err != nil || len(list) != 3 || list[0].ID != c.ID || list[2].ID != a.ID {
+		t.Fatalf("ListUserSessions newest first: %v %v", ids(list), err)
+	}
+
+	if err := s.DeleteSession(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSession(ctx, b.ID); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("second delete: err = %v", err)
+	}
+	gone, err := s.DeleteUserSessions(ctx, u.ID, c.ID)
+	if err != nil || len(gone) != 1 || gone[0] != a.ID {
+		t.Fatalf("DeleteUserSessions except c = %v, %v; want [%s]", gone, err, a.ID)
+	}
+	gone, err = s.DeleteUserSessions(ctx, u.ID, "")
+	if err != nil || len(gone) != 1 || gone[0] != c.ID {
+		t.Fatalf("DeleteUserSessions all = %v, %v", gone, err)
+	}
+	if list, _ := s.ListUserSessions(ctx, u.ID); len(list) != 0 {
+		t.Fatalf("sessions left: %v", ids(list))
+	}
+}
+
+func testSessionsCascade(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "alice@example.com")
+	ss := mustSession(t, s, u.ID, base)
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SessionByID(ctx, ss.ID); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("session outlived its user: err = %v", err)
+	}
+}
+
+func testSessionExpiry(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "alice@example.com")
+	live := mustSession(t, s, u.ID, base)
+	abs := mustSession(t, s, u.ID, base.Add(-25*time.Hour)) // expires_at = base-1h
+	idle := mustSession(t, s, u.ID, base.Add(-2*time.Hour))
+	_ = s.TouchSession(ctx, live.ID, base)
+	now, idleCutoff := base, base.Add(-time.Hour)
+	n, err := s.CountActiveSessions(ctx, now, idleCutoff)
+	if err != nil || n != 1 {
+		t.Fatalf("CountActiveSessions = %d, %v; want 1", n, err)
+	}
+	n, err = s.DeleteExpiredSessions(ctx, now, idleCutoff)
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteExpiredSessions = %d, %v; want 2", n, err)
+	}
+	for _, id := range []string{abs.ID, idle.ID} {
+		if _, err := s.SessionByID(ctx, id); !errors.Is(err, sessions.ErrNotFound) {
+			t.Fatalf("expired session %s still there", id)
+		}
+	}
+	if _, err := s.SessionByID(ctx, live.ID); err != nil {
+		t.Fatalf("live session swept: %v", err)
+	}
+}
+
+func testEvents(t *testing.T, s Store) {
+	ctx := context.Background()
+	for i := range 5 {
+		e := &audit.Event{Type: audit.LoginFailed, Time: base.Add(time.Duration(i) * time.Second), UserID: "u1",
+			IP: "192.0.2.1", UserAgent: "ua", Outcome: audit.Failure, Reason: "bad_password", Actor: "user"}
+		if i%2 == 1 {
+			e.Type, e.UserID, e.Outcome, e.Reason = audit.LoginSucceeded, "u2", audit.Success, ""
+		}
+		if err := s.AppendEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+		if e.ID == 0 {
+			t.Fatal("AppendEvent did not assign an id")
+		}
+	}
+	all, err := s.ListEvents(ctx, audit.Filter{Limit: 100})
+	if err != nil || len(all) != 5 {
+		t.Fatalf("ListEvents = %d, %v", len(all), err)
+	}
+	if all[0].Reason != "bad_password" || !all[0].Time.Equal(base) || all[0].IP != "192.0.2.1" {
+		t.Fatalf("event round trip: %+v", all[0])
+	}
+	failed, _ := s.ListEvents(ctx, audit.Filter{Type: audit.LoginFailed, Limit: 100})
+	if len(failed) != 3 {
+		t.Fatalf("type filter: %d events", len(failed))
+	}
+	u2, _ := s.ListEvents(ctx, audit.Filter{UserID: "u2", Limit: 100})
+	if len(u2) != 2 {
+		t.Fatalf("user filter: %d events", len(u2))
+	}
+	page, _ := s.ListEvents(ctx, audit.Filter{After: all[1].ID, Limit: 2})
+	if len(page) != 2 || page[0].ID != all[2].ID {
+		t.Fatalf("after cursor: %v", page)
+	}
+}
+
+func testSettings(t *testing.T, s Store) {
+	ctx := context.Background()
+	if _, err := s.Setting(ctx, "k"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing setting: err = %v", err)
+	}
+	// Concurrent first writers all see the single winner.
+	var wg sync.WaitGroup
+	got := make([][]byte, 8)
+	errs := make([]error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = s.PutSettingIfAbsent(ctx, "k", []byte{byte(i)})
+		}()
+	}
+	wg.Wait()
+	for i := range 8 {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !bytes.Equal(got[i], got[0]) {
+			t.Fatalf("writers disagree: %v vs %v", got[i], got[0])
+		}
+	}
+	v, err := s.Setting(ctx, "k")
+	if err != nil || !bytes.Equal(v, got[0]) {
+		t.Fatalf("Setting = %v, %v", v, err)
+	}
+}
+
+func ids(ss []*sessions.Session) []string {
+	var out []string
+	for _, s := range ss {
+		out = append(out, s.ID)
+	}
+	return out
+}

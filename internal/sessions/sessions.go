@@ -33,6 +33,17 @@ type Session struct {
 	IP         string
 	UserAgent  string
 	ClientID   string
+
+	// Refresh is the rotation state of the session's refresh token; zero for cookie-only
+	// sessions.
+	Refresh RefreshState
+}
+
+// RefreshState is where a session's refresh-token rotation stands.
+type RefreshState struct {
+	Gen       int64     // current generation; 0 = no refresh token issued
+	RotatedAt time.Time // when Gen last advanced
+	Salt      []byte    // per-session random salt mixed into the token MAC
 }
 
 // IdleExpiresAt is when the session ends if it is not used again.
@@ -55,6 +66,10 @@ type Store interface {
 	// may be empty) and returns the ids it removed.
 	DeleteUserSessions(ctx context.Context, userID, except string) ([]string, error)
 	ListUserSessions(ctx context.Context, userID string) ([]*Session, error)
+	// AdvanceRefresh moves the session's refresh generation from `from` to from+1, stamping
+	// at, if and only if it is still `from` (compare-and-swap). Either way it returns the state
+	// after the call and whether this call advanced it. ErrNotFound if the session is gone.
+	AdvanceRefresh(ctx context.Context, id string, from int64, at time.Time) (RefreshState, bool, error)
 	// DeleteExpiredSessions removes sessions past their absolute limit (expires_at <= now)
 	// or unused since idleCutoff (last_seen_at <= idleCutoff).
 	DeleteExpiredSessions(ctx context.Context, now, idleCutoff time.Time) (int, error)
@@ -91,6 +106,9 @@ type Manager struct {
 	store Store
 	cfg   Config
 	now   func() time.Time
+
+	refreshKey   []byte
+	refreshGrace time.Duration
 }
 
 // NewManager returns a Manager over store. now is the clock (time.Now in production).
@@ -108,6 +126,8 @@ type Meta struct {
 	IP        string
 	UserAgent string
 	ClientID  string
+
+	withRefresh bool
 }
 
 // Token is a session token "<id>.<secret>". It redacts itself when printed or logged.
@@ -134,6 +154,9 @@ func (m *Manager) Create(ctx context.Context, userID string, meta Meta) (*Sessio
 		IP:         meta.IP,
 		UserAgent:  meta.UserAgent,
 		ClientID:   meta.ClientID,
+	}
+	if meta.withRefresh {
+		s.Refresh = m.newRefreshState(now)
 	}
 	if err := m.store.CreateSession(ctx, s); err != nil {
 		return nil, "", fmt.Errorf("create session: %w", err)

@@ -34,6 +34,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, newStore(t)) })
 	t.Run("SessionsCascade", func(t *testing.T) { testSessionsCascade(t, newStore(t)) })
 	t.Run("SessionExpiry", func(t *testing.T) { testSessionExpiry(t, newStore(t)) })
+	t.Run("RefreshAdvance", func(t *testing.T) { testRefreshAdvance(t, newStore(t)) })
+	t.Run("RefreshRace", func(t *testing.T) { testRefreshRace(t, newStore(t)) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, newStore(t)) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, newStore(t)) })
 }
@@ -331,4 +333,79 @@ func ids(ss []*sessions.Session) []string {
 		out = append(out, s.ID)
 	}
 	return out
+}
+
+func testRefreshAdvance(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "alice@example.com")
+	ss := &sessions.Session{ID: secret.NewID(), UserID: u.ID, SecretHash: secret.Hash("x"), CreatedAt: base, LastSeenAt: base,
+		ExpiresAt: base.Add(time.Hour), AuthTime: base, Refresh: sessions.RefreshState{Gen: 1, RotatedAt: base, Salt: []byte("salt-0123456789ab")}}
+	if err := s.CreateSession(ctx, ss); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SessionByID(ctx, ss.ID)
+	if err != nil || got.Refresh.Gen != 1 || !got.Refresh.RotatedAt.Equal(base) || string(got.Refresh.Salt) != "salt-0123456789ab" {
+		t.Fatalf("refresh state round trip: %+v, %v", got.Refresh, err)
+	}
+	at := base.Add(time.Minute)
+	st, ok, err := s.AdvanceRefresh(ctx, ss.ID, 1, at)
+	if err != nil || !ok || st.Gen != 2 || !st.RotatedAt.Equal(at) || string(st.Salt) != "salt-0123456789ab" {
+		t.Fatalf("advance 1→2: %+v %v %v", st, ok, err)
+	}
+	st, ok, err = s.AdvanceRefresh(ctx, ss.ID, 1, at.Add(time.Second))
+	if err != nil || ok || st.Gen != 2 || !st.RotatedAt.Equal(at) {
+		t.Fatalf("stale advance must not move the state: %+v %v %v", st, ok, err)
+	}
+	got, _ = s.SessionByID(ctx, ss.ID)
+	if !got.LastSeenAt.Equal(at) {
+		t.Fatalf("a rotation is a use: last_seen_at = %v", got.LastSeenAt)
+	}
+	if _, _, err := s.AdvanceRefresh(ctx, "missing", 1, at); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("missing session: %v", err)
+	}
+}
+
+// testRefreshRace releases ten advances of the same generation at once: exactly one wins and
+// every caller sees the same successor generation.
+func testRefreshRace(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "alice@example.com")
+	ss := &sessions.Session{ID: secret.NewID(), UserID: u.ID, SecretHash: secret.Hash("x"), CreatedAt: base, LastSeenAt: base,
+		ExpiresAt: base.Add(time.Hour), AuthTime: base, Refresh: sessions.RefreshState{Gen: 7, Salt: []byte("s")}}
+	if err := s.CreateSession(ctx, ss); err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	gens := make([]int64, n)
+	wins := make([]bool, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			var st sessions.RefreshState
+			st, wins[i], errs[i] = s.AdvanceRefresh(ctx, ss.ID, 7, base.Add(time.Second))
+			gens[i] = st.Gen
+		}()
+	}
+	close(start)
+	wg.Wait()
+	won := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("caller %d: %v", i, errs[i])
+		}
+		if gens[i] != 8 {
+			t.Fatalf("caller %d sees generation %d, want 8", i, gens[i])
+		}
+		if wins[i] {
+			won++
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d callers advanced the generation, want exactly 1", won)
+	}
 }

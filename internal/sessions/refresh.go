@@ -122,7 +122,7 @@ type RefreshOutcome int
 
 // Outcomes of Refresh.
 const (
-	Rotated RefreshOutcome = iota + 1 // the presented token was current: a new generation
+	Rotated  RefreshOutcome = iota + 1 // the presented token was current: a new generation
 	Replayed                           // the previous generation within grace: the same successor again
 )
 

@@ -1,0 +1,268 @@
+// Package accounts carries out the operations on accounts that span several domains: sign-up
+// and sign-in (rate limits, password checks, a new session, the audit event), logout, and the
+// administrator's create/update/disable/delete with the session revocations they imply. The
+// HTTP layer decodes and encodes; the rules live here.
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/password"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
+	"github.com/gatehouse-auth/gatehouse/internal/users"
+)
+
+// ErrInvalidCredentials is the one answer for an unknown account, a wrong password and a
+// disabled account, so that no response tells whether an account exists.
+var ErrInvalidCredentials = errors.New("invalid email or password")
+
+// RateLimitedError is returned when a sign-in path is throttled.
+type RateLimitedError struct {
+	RetryAfter time.Duration
+	Limit      string
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("rate limited (%s), retry after %s", e.Limit, e.RetryAfter)
+}
+
+// Client describes where a request comes from.
+type Client struct {
+	IP        string // for audit and session metadata
+	RateKey   string // the IP as a rate-limit bucket key (IPv6 aggregated)
+	UserAgent string
+}
+
+// Result is a successful sign-in.
+type Result struct {
+	User    *users.User
+	Session *sessions.Session
+	Token   sessions.Token
+}
+
+// Hasher is the password hashing the service needs (*password.Hasher in production).
+type Hasher interface {
+	Hash(ctx context.Context, pw string) (string, error)
+	Verify(ctx context.Context, pw, encoded string) (ok, needsRehash bool, err error)
+	// VerifyDummy costs what Verify costs, for accounts that do not exist.
+	VerifyDummy(ctx context.Context, pw string) error
+}
+
+// Service is the account operations.
+type Service struct {
+	users    users.Store
+	sessions *sessions.Manager
+	hasher   Hasher
+	limiter  *ratelimit.Limiter
+	audit    *audit.Log
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// New returns a Service.
+func New(us users.Store, sm *sessions.Manager, h Hasher, l *ratelimit.Limiter, a *audit.Log, log *slog.Logger, now func() time.Time) *Service {
+	return &Service{users: us, sessions: sm, hasher: h, limiter: l, audit: a, log: log, now: now}
+}
+
+// Users returns the user store, for reads.
+func (s *Service) Users() users.Store { return s.users }
+
+// Signup creates an account with a password and signs it in.
+func (s *Service) Signup(ctx context.Context, email, pw string, c Client) (*Result, error) {
+	email, err := users.NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	if err := password.Check(pw); err != nil {
+		return nil, err
+	}
+	d, err := s.limiter.CheckSignup(ctx, c.RateKey)
+	if err != nil {
+		return nil, err
+	}
+	if !d.Allowed {
+		return nil, &RateLimitedError{RetryAfter: d.RetryAfter, Limit: d.Limit}
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	u := &users.User{ID: secret.NewID(), Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
+	if err := s.users.CreateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	if err := s.audit.Record(ctx, audit.Event{Type: audit.UserSignup, UserID: u.ID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success}); err != nil {
+		return nil, err
+	}
+	return s.startSession(ctx, u, []string{"pwd"}, c)
+}
+
+// Login checks an email and password and starts a session. Every failure that could tell
+// whether the account exists is ErrInvalidCredentials, and costs one password hash.
+func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Result, error) {
+	email, err := users.NormalizeEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.limiter.CheckLogin(ctx, c.RateKey, email)
+	if err != nil {
+		return nil, err
+	}
+	if !d.Allowed {
+		ev := audit.Event{Type: audit.LoginFailed, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Failure, Reason: "rate_limited_" + d.Limit}
+		if d.Locked {
+			ev.Type, ev.Reason = audit.UserLocked, "too_many_failures_"+d.Limit
+		}
+		if u, err := s.users.UserByEmail(ctx, email); err == nil {
+			ev.UserID = u.ID
+		}
+		if err := s.audit.Record(ctx, ev); err != nil {
+			return nil, err
+		}
+		return nil, &RateLimitedError{RetryAfter: d.RetryAfter, Limit: d.Limit}
+	}
+
+	u, err := s.users.UserByEmail(ctx, email)
+	if errors.Is(err, users.ErrNotFound) {
+		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
+			return nil, err
+		}
+		return nil, s.loginFailed(ctx, "", email, "unknown_user", c)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ok, rehash bool
+	if u.PasswordHash == "" {
+		err = s.hasher.VerifyDummy(ctx, pw)
+	} else {
+		ok, rehash, err = s.hasher.Verify(ctx, pw, u.PasswordHash)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, s.loginFailed(ctx, u.ID, email, "bad_password", c)
+	}
+	if u.Disabled {
+		return nil, s.loginFailed(ctx, u.ID, email, "user_disabled", c)
+	}
+	if rehash {
+		s.rehash(ctx, u, pw)
+	}
+	if err := s.limiter.LoginSucceeded(ctx, c.RateKey, email); err != nil {
+		return nil, err
+	}
+	return s.startSession(ctx, u, []string{"pwd"}, c)
+}
+
+func (s *Service) loginFailed(ctx context.Context, userID, email, reason string, c Client) error {
+	if err := s.limiter.LoginFailed(ctx, c.RateKey, email); err != nil {
+		return err
+	}
+	if err := s.audit.Record(ctx, audit.Event{Type: audit.LoginFailed, UserID: userID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Failure, Reason: reason}); err != nil {
+		return err
+	}
+	return ErrInvalidCredentials
+}
+
+// rehash upgrades a stored hash made with weaker parameters (or a legacy algorithm). A
+// failure only costs the upgrade, not the sign-in.
+func (s *Service) rehash(ctx context.Context, u *users.User, pw string) {
+	h, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		s.log.WarnContext(ctx, "password rehash skipped", "user", u.ID, "err", err)
+		return
+	}
+	nu := *u
+	nu.PasswordHash, nu.UpdatedAt = h, s.now()
+	if err := s.users.UpdateUser(ctx, &nu); err != nil {
+		s.log.WarnContext(ctx, "password rehash not stored", "user", u.ID, "err", err)
+		return
+	}
+	*u = nu
+}
+
+// startSession mints a session for u, then re-reads the user: if it was disabled or deleted
+// meanwhile, the new session is ended before anyone sees it.
+func (s *Service) startSession(ctx context.Context, u *users.User, amr []string, c Client) (*Result, error) {
+	sess, tok, err := s.sessions.Create(ctx, u.ID, sessions.Meta{AMR: amr, IP: c.IP, UserAgent: c.UserAgent, ClientID: "gatehouse"})
+	if err != nil {
+		return nil, err
+	}
+	cur, err := s.users.UserByID(ctx, u.ID)
+	if err != nil || cur.Disabled {
+		if rerr := s.sessions.Revoke(ctx, sess.ID); rerr != nil && !errors.Is(rerr, sessions.ErrNotFound) {
+			return nil, rerr
+		}
+		if err != nil && !errors.Is(err, users.ErrNotFound) {
+			return nil, err
+		}
+		return nil, ErrInvalidCredentials
+	}
+	if err := s.audit.Record(ctx, audit.Event{Type: audit.LoginSucceeded, UserID: u.ID, SessionID: sess.ID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success}); err != nil {
+		return nil, err
+	}
+	return &Result{User: cur, Session: sess, Token: tok}, nil
+}
+
+// Logout scopes (POST /v1/logout).
+const (
+	ScopeLocal  = "local"  // this session
+	ScopeOthers = "others" // every other session of the user
+	ScopeGlobal = "global" // every session of the user, this one included
+)
+
+// ErrBadScope is returned by Logout for an unknown scope.
+var ErrBadScope = errors.New(`scope must be "local", "others" or "global"`)
+
+// Logout ends sessions of the caller according to scope and returns how many it ended.
+func (s *Service) Logout(ctx context.Context, sess *sessions.Session, scope string, c Client) (int, error) {
+	var n int
+	switch scope {
+	case "", ScopeLocal:
+		scope = ScopeLocal
+		if err := s.sessions.Revoke(ctx, sess.ID); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+			return 0, err
+		}
+		n = 1
+	case ScopeOthers, ScopeGlobal:
+		except := sess.ID
+		if scope == ScopeGlobal {
+			except = ""
+		}
+		ids, err := s.sessions.RevokeUser(ctx, sess.UserID, except)
+		if err != nil {
+			return 0, err
+		}
+		n = len(ids)
+	default:
+		return 0, ErrBadScope
+	}
+	err := s.audit.Record(ctx, audit.Event{Type: audit.Logout, UserID: sess.UserID, SessionID: sess.ID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success, Reason: scope})
+	return n, err
+}
+
+// RevokeOwnSession ends one of the caller's sessions. A session of another user is reported
+// as not found.
+func (s *Service) RevokeOwnSession(ctx context.Context, userID, sessionID string, c Client) error {
+	target, err := s.sessions.Get(ctx, sessionID)
+	if errors.Is(err, sessions.ErrInvalid) || (err == nil && target.UserID != userID) {
+		return sessions.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.sessions.Revoke(ctx, sessionID); err != nil {
+		return err
+	}
+	return s.audit.Record(ctx, audit.Event{Type: audit.SessionRevoked, UserID: userID, SessionID: sessionID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success})
+}

@@ -1,0 +1,215 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/password"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+)
+
+// hammer sends GET requests to url from conc goroutines for d and returns requests/s. Every
+// answer must have status want.
+func hammer(b *testing.B, client *http.Client, url string, hdr []string, conc int, d time.Duration, want int) float64 {
+	b.Helper()
+	var n, bad atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				req, _ := http.NewRequest("GET", url, nil)
+				for i := 0; i+1 < len(hdr); i += 2 {
+					req.Header.Set(hdr[i], hdr[i+1])
+				}
+				res, err := client.Do(req)
+				if err != nil {
+					bad.Add(1)
+					continue
+				}
+				io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode != want {
+					bad.Add(1)
+				}
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if bad.Load() > 0 {
+		b.Fatalf("%d of %d requests failed", bad.Load(), n.Load())
+	}
+	return float64(n.Load()) / time.Since(start).Seconds()
+}
+
+func keepAliveClient(conc int) *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc, MaxConnsPerHost: conc}}
+}
+
+// BenchmarkSessionValidation measures GET /v1/session with a cookie through the real handler
+// over loopback HTTP, against a trivial handler on the same machine and client, and reports
+// the ratio (DESIGN.md §6 goal: ≥ 0.70).
+func BenchmarkSessionValidation(b *testing.B) {
+	const conc = 16
+	d := 2 * time.Second
+	if testing.Short() {
+		d = 300 * time.Millisecond
+	}
+	trivial := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer trivial.Close()
+	e := newEnv(b)
+	c := e.signup("bench@example.com")
+	for i := 0; i < b.N; i++ {
+		base := hammer(b, keepAliveClient(conc), trivial.URL, nil, conc, d, 200)
+		got := hammer(b, keepAliveClient(conc), e.srv.URL+"/v1/session", withCookie(c), conc, d, 200)
+		b.ReportMetric(got, "session-req/s")
+		b.ReportMetric(base, "trivial-req/s")
+		b.ReportMetric(got/base, "ratio(goal≥0.70)")
+	}
+}
+
+// BenchmarkLogin measures successful logins/s through HTTP with the production argon2id
+// parameters, as a ratio to the hashing limit GOMAXPROCS ÷ (one hash's time) measured in the
+// same run (DESIGN.md §6 goal: ≥ 0.90). It also reports the peak heap while 150 logins are
+// in flight at once.
+func BenchmarkLogin(b *testing.B) {
+	h, err := password.New(password.Config{Params: password.DefaultParams, QueueSize: 1000, QueueTimeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEnv(b, func(c *httpapi.Config, p *ratelimit.Policy) {
+		p.PerIP = ratelimit.Limit{Burst: 1 << 30, Per: time.Nanosecond}
+	})
+	e.hasher.h = h
+	const accounts = 8
+	for i := range accounts {
+		e.signup(fmt.Sprintf("u%d@example.com", i))
+	}
+	// One hash alone: the physical limit.
+	t0 := time.Now()
+	const single = 10
+	for range single {
+		if _, err := h.Hash(context.Background(), goodPassword); err != nil {
+			b.Fatal(err)
+		}
+	}
+	hashTime := time.Since(t0) / single
+	limit := float64(runtime.GOMAXPROCS(0)) / hashTime.Seconds()
+
+	login := func(client *http.Client, i int) int {
+		body := fmt.Sprintf(`{"email":"u%d@example.com","password":%q}`, i%accounts, goodPassword)
+		res, err := client.Post(e.srv.URL+"/v1/login", "application/json", strings.NewReader(body))
+		if err != nil {
+			return 0
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for i := 0; i < b.N; i++ {
+		const conc, total = 8, 200
+		client := keepAliveClient(conc)
+		var next, bad atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range conc {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := next.Add(1); j <= total; j = next.Add(1) {
+					if login(client, int(j)) != 200 {
+						bad.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if bad.Load() > 0 {
+			b.Fatalf("%d logins failed", bad.Load())
+		}
+		rate := total / time.Since(start).Seconds()
+		b.ReportMetric(hashTime.Seconds()*1000, "argon2id-ms")
+		b.ReportMetric(rate, "logins/s")
+		b.ReportMetric(rate/limit, "ratio(goal≥0.90)")
+
+		// 150 at once: memory stays bounded by the hashing slots.
+		runtime.GC()
+		var peak atomic.Uint64
+		stop := make(chan struct{})
+		go func() {
+			var ms runtime.MemStats
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peak.Load() {
+					peak.Store(ms.HeapInuse)
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		}()
+		burst := keepAliveClient(150)
+		var codes sync.Map
+		var bw sync.WaitGroup
+		for j := range 150 {
+			bw.Add(1)
+			go func() {
+				defer bw.Done()
+				code := login(burst, j)
+				v, _ := codes.LoadOrStore(code, new(atomic.Int64))
+				v.(*atomic.Int64).Add(1)
+			}()
+		}
+		bw.Wait()
+		close(stop)
+		codes.Range(func(k, v any) bool {
+			if k.(int) != 200 {
+				b.Logf("150 concurrent logins: %d answered %d", v.(*atomic.Int64).Load(), k)
+			}
+			return true
+		})
+		b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB@150")
+		b.ReportMetric(float64(vmHWM())/(1<<20), "peak-RSS-MiB")
+	}
+}
+
+// vmHWM is the process's peak resident set size in bytes (Linux), 0 elsewhere.
+func vmHWM() uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
+			f := strings.Fields(string(rest))
+			if len(f) > 0 {
+				kb, _ := strconv.ParseUint(f[0], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,231 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/password"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+)
+
+const adminKey = "gh_mk_test-management-key-0123456789abcdef"
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// countingHasher counts every password-hash computation (real or dummy).
+type countingHasher struct {
+	h    *password.Hasher
+	kdfs atomic.Int64
+}
+
+func (c *countingHasher) Hash(ctx context.Context, pw string) (string, error) {
+	c.kdfs.Add(1)
+	return c.h.Hash(ctx, pw)
+}
+func (c *countingHasher) Verify(ctx context.Context, pw, enc string) (bool, bool, error) {
+	c.kdfs.Add(1)
+	return c.h.Verify(ctx, pw, enc)
+}
+func (c *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
+	c.kdfs.Add(1)
+	return c.h.VerifyDummy(ctx, pw)
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+type env struct {
+	t      testing.TB
+	srv    *httptest.Server
+	db     *sqlite.DB
+	path   string
+	clock  *clock
+	hasher *countingHasher
+	logs   *syncBuffer
+}
+
+type option func(*httpapi.Config, *ratelimit.Policy)
+
+func newEnv(t testing.TB, opts ...option) *env {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "g.db")
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e := &env{t: t, db: db, path: path, clock: &clock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)},
+		hasher: &countingHasher{h: password.NewUnsafeFastHasherForTests()}, logs: &syncBuffer{}}
+	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sm := sessions.NewManager(db, sessions.Config{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 24 * time.Hour}, e.clock.Now)
+	al := audit.NewLog(db, e.clock.Now)
+	policy := ratelimit.DefaultPolicy()
+	cfg := httpapi.Config{
+		Sessions:     sm,
+		Audit:        al,
+		Ready:        db.Ping,
+		AdminKeyHash: secret.Hash(adminKey),
+		Logger:       log,
+	}
+	for _, o := range opts {
+		o(&cfg, &policy)
+	}
+	limiter, err := ratelimit.NewLimiter(ratelimit.NewMemory(0), policy, e.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Accounts = accounts.New(db, sm, e.hasher, limiter, al, log, e.clock.Now)
+	e.srv = httptest.NewServer(httpapi.New(cfg))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+type resp struct {
+	*http.Response
+	body []byte
+}
+
+func (r *resp) json(t testing.TB) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %q", r.body)
+	}
+	return m
+}
+
+// wantError checks status and the {"error","error_description"} shape.
+func (r *resp) wantError(t testing.TB, status int, code string) {
+	t.Helper()
+	if r.StatusCode != status {
+		t.Fatalf("status = %d, want %d; body %s", r.StatusCode, status, r.body)
+	}
+	m := r.json(t)
+	if m["error"] != code {
+		t.Fatalf("error = %v, want %q; body %s", m["error"], code, r.body)
+	}
+	if d, _ := m["error_description"].(string); d == "" {
+		t.Fatalf("error_description missing: %s", r.body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("error Content-Type = %q", ct)
+	}
+}
+
+func (r *resp) wantStatus(t testing.TB, status int) {
+	t.Helper()
+	if r.StatusCode != status {
+		t.Fatalf("status = %d, want %d; body %s", r.StatusCode, status, r.body)
+	}
+}
+
+// do sends a request. body may be a string (sent as is) or anything else (sent as JSON).
+func (e *env) do(method, path string, body any, hdr ...string) *resp {
+	e.t.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd, ct = strings.NewReader(b), "application/json"
+	default:
+		j, _ := json.Marshal(b)
+		rd, ct = bytes.NewReader(j), "application/json"
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := e.srv.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return &resp{Response: res, body: b}
+}
+
+func sessionCookie(t testing.TB, r *resp) *http.Cookie {
+	t.Helper()
+	for _, c := range r.Cookies() {
+		if c.Name == httpapi.SessionCookie {
+			return c
+		}
+	}
+	t.Fatalf("no %s cookie in %v", httpapi.SessionCookie, r.Header["Set-Cookie"])
+	return nil
+}
+
+func withCookie(c *http.Cookie) []string { return []string{"Cookie", c.Name + "=" + c.Value} }
+func withBearer(tok string) []string     { return []string{"Authorization", "Bearer " + tok} }
+func asAdmin() []string                  { return withBearer(adminKey) }
+
+const goodPassword = "correct horse battery staple"
+
+func (e *env) signup(email string) *http.Cookie {
+	e.t.Helper()
+	r := e.do("POST", "/v1/signup", map[string]string{"email": email, "password": goodPassword})
+	r.wantStatus(e.t, http.StatusCreated)
+	return sessionCookie(e.t, r)
+}
+
+func (e *env) login(email string) *http.Cookie {
+	e.t.Helper()
+	r := e.do("POST", "/v1/login", map[string]string{"email": email, "password": goodPassword})
+	r.wantStatus(e.t, http.StatusOK)
+	return sessionCookie(e.t, r)
+}
+
+// reopen opens the env's database file again (after the test closed the original handle).
+func reopen(t *testing.T, e *env) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), e.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}

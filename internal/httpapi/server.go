@@ -1,0 +1,171 @@
+// Package httpapi is Gatehouse's HTTP surface (DESIGN.md §2): it decodes requests, calls the
+// domain packages and encodes answers. Handlers return errors; one mapper (toError) turns them
+// into a status and a stable error code.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
+)
+
+// Config is what the server needs; cmd/gatehouse builds it.
+type Config struct {
+	Accounts *accounts.Service
+	Sessions *sessions.Manager
+	Audit    *audit.Log
+	// Ready reports whether the store answers (GET /readyz).
+	Ready func(ctx context.Context) error
+	// AdminKeyHash is SHA-256 of the management key.
+	AdminKeyHash []byte
+	Proxies      ratelimit.ProxyPolicy
+	// InsecureDevCookies drops the Secure flag and the __Host- prefix: only for --insecure-dev.
+	InsecureDevCookies bool
+	// RequestTimeout bounds each request's work (store calls included). Default 10 s.
+	RequestTimeout time.Duration
+	Metrics        *Metrics
+	Logger         *slog.Logger
+}
+
+// Server is the HTTP API.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	mux     *http.ServeMux
+	handler http.Handler
+	cookie  string
+}
+
+// SessionCookie is the name of the session cookie (DESIGN.md §1).
+const SessionCookie = "__Host-gh_session"
+
+// devSessionCookie is used instead under --insecure-dev.
+const devSessionCookie = "gh_session"
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), cookie: SessionCookie}
+	if cfg.InsecureDevCookies {
+		s.cookie = devSessionCookie
+	}
+	s.routes()
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errorf(http.StatusForbidden, codeCrossOrigin, "cross-origin request refused"))
+	}))
+	s.handler = s.outer(cop.Handler(http.HandlerFunc(s.dispatch)))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// handlerFunc is a handler that returns its error instead of writing it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(pattern string, h handlerFunc) {
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}))
+}
+
+func (s *Server) routes() {
+	s.handle("GET /healthz", s.healthz)
+	s.handle("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
+
+	s.handle("POST /v1/signup", s.signup)
+	s.handle("POST /v1/login", s.login)
+	s.handle("GET /v1/session", s.session)
+	s.handle("POST /v1/logout", s.logout)
+	s.handle("GET /v1/sessions", s.listSessions)
+	s.handle("DELETE /v1/sessions/{id}", s.deleteSession)
+
+	s.handle("POST /v1/admin/users", s.admin(s.adminCreateUser))
+	s.handle("GET /v1/admin/users", s.admin(s.adminListUsers))
+	s.handle("GET /v1/admin/users/{id}", s.admin(s.adminGetUser))
+	s.handle("PATCH /v1/admin/users/{id}", s.admin(s.adminUpdateUser))
+	s.handle("POST /v1/admin/users/{id}/disable", s.admin(s.adminSetDisabled(true)))
+	s.handle("POST /v1/admin/users/{id}/enable", s.admin(s.adminSetDisabled(false)))
+	s.handle("DELETE /v1/admin/users/{id}", s.admin(s.adminDeleteUser))
+	s.handle("POST /v1/admin/users/{id}/logout", s.admin(s.adminLogoutUser))
+	s.handle("GET /v1/admin/users/{id}/sessions", s.admin(s.adminUserSessions))
+	s.handle("GET /v1/admin/events", s.admin(s.adminEvents))
+}
+
+// dispatch routes r, answering unknown paths and wrong methods with the JSON error shape
+// instead of ServeMux's plain text.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		rec := &statusOnly{header: http.Header{}}
+		s.mux.ServeHTTP(rec, r)
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		if rec.status == http.StatusMethodNotAllowed {
+			s.writeError(w, r, errorf(http.StatusMethodNotAllowed, codeMethod, "method %s is not allowed here", r.Method))
+			return
+		}
+		s.writeError(w, r, errorf(http.StatusNotFound, codeNotFound, "no such endpoint"))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// statusOnly records the status ServeMux would answer with, discarding the body.
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.header }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(code int)        { s.status = code }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Ready(ctx); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	return nil
+}
+
+// client describes the caller for audit events, session metadata and rate limits.
+func (s *Server) client(r *http.Request) accounts.Client {
+	ip := s.cfg.Proxies.ClientIP(r)
+	c := accounts.Client{UserAgent: truncate(r.UserAgent(), 512), IP: "unknown", RateKey: "unknown"}
+	if ip != (netip.Addr{}) {
+		c.IP = ip.String()
+		c.RateKey = ratelimit.BucketKey(ip)
+	}
+	return c
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/users"
+)
+
+func migrate(ctx context.Context, e runEnv) error {
+	cfg, _, err := loadConfig("migrate", e.args, e.getenv)
+	if err != nil {
+		return err
+	}
+	a, err := open(ctx, cfg, newLogger(e.stderr, cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	applied, err := a.db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "database is up to date (applied now: %v)\n", applied)
+	return nil
+}
+
+const userUsage = `usage:
+  gatehouse user create --email EMAIL [--password-stdin] [--verified] [serve flags]
+  gatehouse user list [--email-prefix P] [--limit N] [serve flags]
+  gatehouse user disable [serve flags] EMAIL|ID
+`
+
+// userCmd is the operator's tool for accounts; it works on the store directly, so the server
+// need not be running.
+func userCmd(ctx context.Context, e runEnv) error {
+	if len(e.args) == 0 {
+		fmt.Fprint(e.stderr, userUsage)
+		return errors.New("user: no subcommand")
+	}
+	sub := e.args[0]
+	var email, prefix string
+	var pwStdin, verified bool
+	var limit int
+	cfg, fs, err := loadConfig("user "+sub, e.args[1:], e.getenv, func(fs *flag.FlagSet) {
+		fs.SetOutput(e.stderr)
+		fs.StringVar(&email, "email", "", "email address (create)")
+		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input (create)")
+		fs.BoolVar(&verified, "verified", false, "mark the email as verified (create)")
+		fs.StringVar(&prefix, "email-prefix", "", "list only emails starting with this (list)")
+		fs.IntVar(&limit, "limit", 100, "list at most this many (list)")
+	})
+	if err != nil {
+		return err
+	}
+	positional := fs.Args()
+	a, err := open(ctx, cfg, newLogger(e.stderr, cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	cli := accounts.Client{IP: "cli", RateKey: "cli", UserAgent: "gatehouse-cli"}
+
+	switch sub {
+	case "create":
+		var pw string
+		if pwStdin {
+			line, err := bufio.NewReader(e.stdin).ReadString('\n')
+			if err != nil && line == "" {
+				return fmt.Errorf("reading password from stdin: %w", err)
+			}
+			pw = strings.TrimRight(line, "\r\n")
+		}
+		u, err := a.accounts.CreateUser(ctx, accounts.NewUser{Email: email, Password: pw, EmailVerified: verified}, cli)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "created user %s <%s>\n", u.ID, u.Email)
+		return nil
+	case "list":
+		list, err := a.db.ListUsers(ctx, users.ListFilter{EmailPrefix: strings.ToLower(prefix), Limit: limit})
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tEMAIL\tVERIFIED\tDISABLED\tCREATED")
+		for _, u := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%t\t%t\t%s\n", u.ID, u.Email, u.EmailVerified, u.Disabled, u.CreatedAt.Format("2006-01-02 15:04"))
+		}
+		return tw.Flush()
+	case "disable":
+		if len(positional) != 1 {
+			return errors.New("user disable: give one email or user id")
+		}
+		id := positional[0]
+		if !secret.ValidID(id) {
+			norm, err := users.NormalizeEmail(id)
+			if err != nil {
+				return err
+			}
+			u, err := a.db.UserByEmail(ctx, norm)
+			if err != nil {
+				return err
+			}
+			id = u.ID
+		}
+		yes := true
+		u, err := a.accounts.UpdateUser(ctx, id, accounts.UserPatch{Disabled: &yes}, cli)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "disabled user %s <%s>; all its sessions ended\n", u.ID, u.Email)
+		return nil
+	default:
+		fmt.Fprint(e.stderr, userUsage)
+		return fmt.Errorf("user: unknown subcommand %q", sub)
+	}
+}

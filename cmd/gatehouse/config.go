@@ -1,0 +1,202 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is every setting of the server, from defaults, then an optional JSON file, then
+// GATEHOUSE_* environment variables, then flags (later sources win).
+type Config struct {
+	Addr        string `json:"addr"`
+	DataDir     string `json:"data_dir"`
+	Issuer      string `json:"issuer"`
+	DatabaseURL string `json:"database_url"`
+	RedisURL    string `json:"redis_url"`
+	// AdminKey sets the management key instead of generating one. Only from the environment
+	// (GATEHOUSE_ADMIN_KEY) or the file, never a flag (flags show in `ps`).
+	AdminKey    string `json:"admin_key"`
+	InsecureDev bool   `json:"insecure_dev"`
+	LogLevel    string `json:"log_level"`
+
+	SessionIdleTimeout     Duration `json:"session_idle_timeout"`
+	SessionAbsoluteTimeout Duration `json:"session_absolute_timeout"`
+	// TrustedProxies are CIDR prefixes whose X-Forwarded-For is believed.
+	TrustedProxies []string `json:"trusted_proxies"`
+	// HashConcurrency bounds parallel password hashes (default: the number of CPUs).
+	HashConcurrency int `json:"hash_concurrency"`
+	// HashQueue is how many sign-ins may wait for a hashing slot before 503.
+	HashQueue       int      `json:"hash_queue"`
+	ShutdownTimeout Duration `json:"shutdown_timeout"`
+
+	trusted []netip.Prefix
+}
+
+// Duration is a time.Duration written as "90s" or "168h" in the config file.
+type Duration time.Duration
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"30m\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	*d = Duration(v)
+	return err
+}
+
+func defaultConfig() Config {
+	return Config{
+		Addr:                   ":8080",
+		DataDir:                "./data",
+		Issuer:                 "http://localhost:8080",
+		LogLevel:               "info",
+		SessionIdleTimeout:     Duration(7 * 24 * time.Hour),
+		SessionAbsoluteTimeout: Duration(30 * 24 * time.Hour),
+		ShutdownTimeout:        Duration(20 * time.Second),
+	}
+}
+
+// loadConfig builds the configuration for a subcommand from args and the environment. Every
+// problem is reported at once.
+// extra, if not nil, registers the subcommand's own flags on the same FlagSet.
+func loadConfig(name string, args []string, getenv func(string) string, extra ...func(*flag.FlagSet)) (Config, *flag.FlagSet, error) {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	for _, f := range extra {
+		f(fs)
+	}
+	configFile := fs.String("config", getenv("GATEHOUSE_CONFIG"), "optional JSON config file (env GATEHOUSE_CONFIG)")
+	addr := fs.String("addr", "", "listen address (env GATEHOUSE_ADDR, default :8080)")
+	dataDir := fs.String("data-dir", "", "data directory for SQLite and the key-encryption key (env GATEHOUSE_DATA_DIR, default ./data)")
+	issuer := fs.String("issuer", "", "public base URL (env GATEHOUSE_ISSUER, default http://localhost:8080)")
+	dbURL := fs.String("database-url", "", "postgres://… ; empty means embedded SQLite (env GATEHOUSE_DATABASE_URL)")
+	redisURL := fs.String("redis-url", "", "redis://… (optional; env GATEHOUSE_REDIS_URL)")
+	insecure := fs.Bool("insecure-dev", false, "DEVELOPMENT ONLY: cookies without Secure/__Host- (env GATEHOUSE_INSECURE_DEV)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (env GATEHOUSE_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, fs, err
+	}
+	var problems []error
+	if *configFile != "" {
+		if err := readConfigFile(*configFile, &cfg); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	set := func(dst *string, env, flagVal string) {
+		if v := getenv(env); v != "" {
+			*dst = v
+		}
+		if flagVal != "" {
+			*dst = flagVal
+		}
+	}
+	set(&cfg.Addr, "GATEHOUSE_ADDR", *addr)
+	set(&cfg.DataDir, "GATEHOUSE_DATA_DIR", *dataDir)
+	set(&cfg.Issuer, "GATEHOUSE_ISSUER", *issuer)
+	set(&cfg.DatabaseURL, "GATEHOUSE_DATABASE_URL", *dbURL)
+	set(&cfg.RedisURL, "GATEHOUSE_REDIS_URL", *redisURL)
+	set(&cfg.AdminKey, "GATEHOUSE_ADMIN_KEY", "")
+	set(&cfg.LogLevel, "GATEHOUSE_LOG_LEVEL", *logLevel)
+	if v := getenv("GATEHOUSE_INSECURE_DEV"); v != "" {
+		cfg.InsecureDev = v == "1" || strings.EqualFold(v, "true")
+	}
+	if *insecure {
+		cfg.InsecureDev = true
+	}
+	if v := getenv("GATEHOUSE_TRUSTED_PROXIES"); v != "" {
+		cfg.TrustedProxies = strings.Split(v, ",")
+	}
+	if err := cfg.Validate(); err != nil {
+		problems = append(problems, err)
+	}
+	return cfg, fs, errors.Join(problems...)
+}
+
+func readConfigFile(path string, cfg *Config) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// Validate returns every problem of the configuration, joined.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr %q: want host:port or :port", c.Addr)
+	}
+	if c.DataDir == "" {
+		bad("data-dir must not be empty")
+	}
+	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		bad("issuer %q: want an absolute http(s) URL without query or fragment", c.Issuer)
+	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) && !c.InsecureDev {
+		bad("issuer %q: must be https unless it is localhost (or --insecure-dev)", c.Issuer)
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("database-url: want postgres://…")
+		} else {
+			bad("database-url: PostgreSQL is not supported yet (see the scale-out issue); leave it empty for SQLite")
+		}
+	}
+	if c.RedisURL != "" {
+		bad("redis-url: Redis is not supported yet (see the scale-out issue)")
+	}
+	if c.AdminKey != "" && len(c.AdminKey) < 32 {
+		bad("GATEHOUSE_ADMIN_KEY must have at least 32 characters")
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.SessionIdleTimeout < Duration(time.Minute) {
+		bad("session_idle_timeout must be at least 1m")
+	}
+	if c.SessionAbsoluteTimeout < c.SessionIdleTimeout {
+		bad("session_absolute_timeout must not be shorter than session_idle_timeout")
+	}
+	if c.HashConcurrency < 0 || c.HashQueue < 0 {
+		bad("hash_concurrency and hash_queue must not be negative")
+	}
+	c.trusted = nil
+	for _, p := range c.TrustedProxies {
+		pfx, err := netip.ParsePrefix(strings.TrimSpace(p))
+		if err != nil {
+			if a, aerr := netip.ParseAddr(strings.TrimSpace(p)); aerr == nil {
+				pfx = netip.PrefixFrom(a, a.BitLen())
+			} else {
+				bad("trusted proxy %q: want a CIDR prefix or an address", p)
+				continue
+			}
+		}
+		c.trusted = append(c.trusted, pfx.Masked())
+	}
+	return errors.Join(errs...)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+)
+
+func serve(ctx context.Context, e runEnv) error {
+	cfg, _, err := loadConfig("serve", e.args, e.getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(e.stderr, cfg.LogLevel)
+	if cfg.InsecureDev {
+		log.Warn("INSECURE DEVELOPMENT MODE: session cookies lack Secure and the __Host- prefix; never use this in production")
+	}
+	a, err := open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	hash, newKey, err := adminKeyHash(ctx, a.db, cfg.AdminKey)
+	if err != nil {
+		return fmt.Errorf("management key: %w", err)
+	}
+	if newKey != "" {
+		banner(e.stdout, newKey)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_password_hash_queue_depth", Help: "Sign-ins waiting for a password hashing slot."},
+			func() float64 { return float64(a.hasher.QueueDepth()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_password_hash_in_flight", Help: "Password hashes being computed."},
+			func() float64 { return float64(a.hasher.InFlight()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_active_sessions", Help: "Live sessions."},
+			func() float64 {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				n, err := a.sessions.CountActive(ctx)
+				if err != nil {
+					return -1
+				}
+				return float64(n)
+			}),
+	)
+	api := httpapi.New(httpapi.Config{
+		Accounts:           a.accounts,
+		Sessions:           a.sessions,
+		Audit:              a.audit,
+		Ready:              a.db.Ping,
+		AdminKeyHash:       hash,
+		Proxies:            ratelimit.ProxyPolicy{Trusted: cfg.trusted},
+		InsecureDevCookies: cfg.InsecureDev,
+		Metrics:            httpapi.NewMetrics(reg),
+		Logger:             log,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          nil,
+	}
+	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "data_dir", cfg.DataDir)
+	if e.listening != nil {
+		e.listening(ln.Addr())
+	}
+
+	go sweep(ctx, a)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// sweep deletes expired sessions every ten minutes. Expiry itself is enforced on every check;
+// this only keeps the table small.
+func sweep(ctx context.Context, a *app) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.sessions.Sweep(ctx); err != nil {
+				a.log.Warn("session sweep failed", "err", err)
+			} else if n > 0 {
+				a.log.Info("expired sessions removed", "count", n)
+			}
+		}
+	}
+}

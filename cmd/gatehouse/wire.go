@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/password"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
+	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+)
+
+// app is the wired set of components shared by the subcommands.
+type app struct {
+	cfg      Config
+	log      *slog.Logger
+	db       *sqlite.DB
+	kek      []byte
+	hasher   *password.Hasher
+	sessions *sessions.Manager
+	audit    *audit.Log
+	accounts *accounts.Service
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// open creates the data directory, the key-encryption key and the store, and builds the
+// domain components.
+func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	kek, err := loadOrCreateKEK(filepath.Join(cfg.DataDir, "kek"))
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "gatehouse.db"))
+	if err != nil {
+		return nil, err
+	}
+	hasher, err := password.New(password.Config{Params: password.DefaultParams, Concurrency: cfg.HashConcurrency, QueueSize: cfg.HashQueue})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	now := time.Now
+	sm := sessions.NewManager(db, sessions.Config{
+		IdleTimeout:     time.Duration(cfg.SessionIdleTimeout),
+		AbsoluteTimeout: time.Duration(cfg.SessionAbsoluteTimeout),
+	}, now)
+	al := audit.NewLog(db, now)
+	limiter, err := ratelimit.NewLimiter(ratelimit.NewMemory(0), ratelimit.DefaultPolicy(), now)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &app{
+		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, sessions: sm, audit: al,
+		accounts: accounts.New(db, sm, hasher, limiter, al, log, now),
+	}, nil
+}
+
+func (a *app) Close() error { return a.db.Close() }
+
+// loadOrCreateKEK reads the 32-byte key-encryption key, creating it (mode 0600) on first
+// start. It lives beside the database but not in it, so a copy of the database alone does not
+// decrypt the signing keys.
+func loadOrCreateKEK(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != 32 {
+			return nil, fmt.Errorf("key-encryption key %s: want 32 bytes, found %d", path, len(b))
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	b = make([]byte, 32)
+	rand.Read(b)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return loadOrCreateKEK(path) // another process made it first
+	}
+	if err != nil {
+		return nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	return b, f.Close()
+}
+
+const adminKeySetting = "admin_key_sha256"
+
+// adminKeyHash returns SHA-256 of the management key. A configured key wins; otherwise the
+// first start generates one, stores only its hash, and returns the key itself (to be printed
+// once). Later starts return an empty key.
+func adminKeyHash(ctx context.Context, st store.Settings, configured string) (hash []byte, newKey string, err error) {
+	if configured != "" {
+		return secret.Hash(configured), "", nil
+	}
+	h, err := st.Setting(ctx, adminKeySetting)
+	if err == nil {
+		return h, "", nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return nil, "", err
+	}
+	key := "gh_mk_" + secret.NewToken()
+	mine := secret.Hash(key)
+	stored, err := st.PutSettingIfAbsent(ctx, adminKeySetting, mine)
+	if err != nil {
+		return nil, "", err
+	}
+	if !secret.Equal(stored, mine) {
+		return stored, "", nil // another instance generated it first
+	}
+	return mine, key, nil
+}
+
+func banner(w io.Writer, key string) {
+	line := strings.Repeat("=", 78)
+	fmt.Fprintf(w, "%s\nManagement key (shown once; store it now, only its hash is kept):\n\n    %s\n\nUse it as: Authorization: Bearer <key>  on /v1/admin/*\n%s\n", line, key, line)
+}

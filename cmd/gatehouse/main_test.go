@@ -275,8 +275,18 @@ func TestUserCommands(t *testing.T) {
 	if err := runCmd("", "user", "disable", "--data-dir", dir, "ops@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if res, _ := get(t, browser, s.url+"/v1/session"); res.StatusCode != 401 {
-		t.Fatalf("session of a user disabled from the CLI: %d", res.StatusCode)
+	// The CLI is another process: the server learns of the revocation from the revocation
+	// log, which it follows every 250 ms.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, _ := get(t, browser, s.url+"/v1/session")
+		if res.StatusCode == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("session of a user disabled from the CLI still answers %d", res.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	if err := runCmd("", "migrate", "--data-dir", dir); err != nil || !strings.Contains(out.String(), "up to date") {
 		t.Fatalf("migrate: %v %s", err, out.String())

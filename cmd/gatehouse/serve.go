@@ -85,6 +85,7 @@ func serve(ctx context.Context, e runEnv) error {
 	}
 
 	go sweep(ctx, a)
+	go a.sessions.FollowRevocations(ctx, 250*time.Millisecond)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -115,6 +116,9 @@ func sweep(ctx context.Context, a *app) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if _, err := a.sessions.SweepRevocations(ctx); err != nil {
+				a.log.Warn("revocation sweep failed", "err", err)
+			}
 			if n, err := a.sessions.Sweep(ctx); err != nil {
 				a.log.Warn("session sweep failed", "err", err)
 			} else if n > 0 {

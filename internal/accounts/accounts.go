@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
@@ -64,6 +65,18 @@ type Service struct {
 	audit    *audit.Log
 	log      *slog.Logger
 	now      func() time.Time
+
+	userCache sync.Map // id -> cachedUser
+}
+
+// userCacheTTL bounds how stale the user shown by GET /v1/session may be after a change made
+// by another process. Changes through this Service evict at once; disabling a user anywhere
+// also ends its sessions, which the session layer enforces at once.
+const userCacheTTL = 5 * time.Second
+
+type cachedUser struct {
+	u  users.User
+	at time.Time
 }
 
 // New returns a Service.
@@ -73,6 +86,24 @@ func New(us users.Store, sm *sessions.Manager, h Hasher, l *ratelimit.Limiter, a
 
 // Users returns the user store, for reads.
 func (s *Service) Users() users.Store { return s.users }
+
+// User returns a user by id, from a short-lived cache when possible (the hot path of
+// GET /v1/session).
+func (s *Service) User(ctx context.Context, id string) (*users.User, error) {
+	now := s.now()
+	if v, ok := s.userCache.Load(id); ok {
+		if c := v.(cachedUser); now.Sub(c.at) < userCacheTTL && !now.Before(c.at) {
+			u := c.u
+			return &u, nil
+		}
+	}
+	u, err := s.users.UserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.userCache.Store(id, cachedUser{u: *u, at: now})
+	return u, nil
+}
 
 // Signup creates an account with a password and signs it in.
 func (s *Service) Signup(ctx context.Context, email, pw string, c Client) (*Result, error) {
@@ -184,6 +215,7 @@ func (s *Service) rehash(ctx context.Context, u *users.User, pw string) {
 	}
 	nu := *u
 	nu.PasswordHash, nu.UpdatedAt = h, s.now()
+	s.userCache.Delete(u.ID)
 	if err := s.users.UpdateUser(ctx, &nu); err != nil {
 		s.log.WarnContext(ctx, "password rehash not stored", "user", u.ID, "err", err)
 		return

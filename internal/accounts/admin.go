@@ -82,6 +82,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, p UserPatch, c Clie
 		}
 	}
 	u.UpdatedAt = s.now()
+	s.userCache.Delete(u.ID)
 	if err := s.users.UpdateUser(ctx, u); err != nil {
 		return nil, err
 	}
@@ -98,6 +99,7 @@ func (s *Service) DeleteUser(ctx context.Context, id string, c Client) error {
 	if _, err := s.sessions.RevokeUser(ctx, id, ""); err != nil {
 		return err
 	}
+	s.userCache.Delete(id)
 	if err := s.users.DeleteUser(ctx, id); err != nil {
 		return err
 	}

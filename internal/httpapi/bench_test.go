@@ -79,9 +79,15 @@ func BenchmarkSessionValidation(b *testing.B) {
 	defer trivial.Close()
 	e := newEnv(b)
 	c := e.signup("bench@example.com")
+	tc, sc := keepAliveClient(conc), keepAliveClient(conc)
 	for i := 0; i < b.N; i++ {
-		base := hammer(b, keepAliveClient(conc), trivial.URL, nil, conc, d, 200)
-		got := hammer(b, keepAliveClient(conc), e.srv.URL+"/v1/session", withCookie(c), conc, d, 200)
+		// Alternate short slices so that both see the same background load.
+		const rounds = 8
+		var base, got float64
+		for range rounds {
+			base += hammer(b, tc, trivial.URL, nil, conc, d/rounds, 200) / rounds
+			got += hammer(b, sc, e.srv.URL+"/v1/session", withCookie(c), conc, d/rounds, 200) / rounds
+		}
 		b.ReportMetric(got, "session-req/s")
 		b.ReportMetric(base, "trivial-req/s")
 		b.ReportMetric(got/base, "ratio(goal≥0.70)")
@@ -98,7 +104,9 @@ func BenchmarkLogin(b *testing.B) {
 		b.Fatal(err)
 	}
 	e := newEnv(b, func(c *httpapi.Config, p *ratelimit.Policy) {
-		p.PerIP = ratelimit.Limit{Burst: 1 << 30, Per: time.Nanosecond}
+		// One client IP sends everything: lift the sign-in limits, which are not what is measured.
+		unlimited := ratelimit.Limit{Burst: 1 << 30, Per: time.Nanosecond}
+		p.PerIP, p.PerAccount, p.PerAccountIP = unlimited, unlimited, []ratelimit.Limit{unlimited}
 	})
 	e.hasher.h = h
 	const accounts = 8

@@ -159,7 +159,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.cfg.Accounts.Users().UserByID(r.Context(), sess.UserID)
+	u, err := s.cfg.Accounts.User(r.Context(), sess.UserID)
 	if errors.Is(err, users.ErrNotFound) || (err == nil && u.Disabled) {
 		return sessions.ErrInvalid
 	}

@@ -166,6 +166,7 @@ func (m *Manager) Refresh(ctx context.Context, tok string) (*Session, RefreshTok
 			return nil, "", 0, err
 		}
 		if advanced {
+			m.cache.evict(id)
 			s.Refresh, s.LastSeenAt = next, now
 			return s, m.refreshToken(id, next), Rotated, nil
 		}
@@ -175,7 +176,7 @@ func (m *Manager) Refresh(ctx context.Context, tok string) (*Session, RefreshTok
 		s.Refresh = st
 		return s, m.refreshToken(id, st), Replayed, nil
 	}
-	if err := m.store.DeleteSession(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := m.Revoke(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, "", 0, err
 	}
 	return s, "", 0, ErrRefreshReused

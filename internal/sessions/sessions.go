@@ -61,10 +61,21 @@ type Store interface {
 	SessionByID(ctx context.Context, id string) (*Session, error)
 	// TouchSession sets LastSeenAt if at is later than the stored value.
 	TouchSession(ctx context.Context, id string, at time.Time) error
-	DeleteSession(ctx context.Context, id string) error
+	// DeleteSession removes a session and, in the same transaction, records a revocation
+	// entry for it that lives until `until`.
+	DeleteSession(ctx context.Context, id string, until time.Time) error
 	// DeleteUserSessions removes every session of userID except the one named except (which
-	// may be empty) and returns the ids it removed.
-	DeleteUserSessions(ctx context.Context, userID, except string) ([]string, error)
+	// may be empty), records a revocation entry for each, and returns the ids it removed.
+	DeleteUserSessions(ctx context.Context, userID, except string, until time.Time) ([]string, error)
+	// RevokeTokenID records a revocation entry for one access-token id.
+	RevokeTokenID(ctx context.Context, r Revocation) error
+	// RevocationsAfter returns entries with Cursor > cursor that have not expired at now,
+	// in cursor order, at most limit.
+	RevocationsAfter(ctx context.Context, cursor int64, now time.Time, limit int) ([]Revocation, error)
+	// LastRevocation returns the highest cursor (0 when there is none).
+	LastRevocation(ctx context.Context) (int64, error)
+	// DeleteExpiredRevocations removes entries whose Until is before now.
+	DeleteExpiredRevocations(ctx context.Context, now time.Time) (int, error)
 	ListUserSessions(ctx context.Context, userID string) ([]*Session, error)
 	// AdvanceRefresh moves the session's refresh generation from `from` to from+1, stamping
 	// at, if and only if it is still `from` (compare-and-swap). Either way it returns the state
@@ -76,6 +87,16 @@ type Store interface {
 	CountActiveSessions(ctx context.Context, now, idleCutoff time.Time) (int, error)
 }
 
+// Revocation is an entry of the revocation log: a session, or one access token (TokenID),
+// that ended. It lives until Until, when every credential it can affect has expired.
+type Revocation struct {
+	Cursor    int64
+	SessionID string
+	TokenID   string
+	UserID    string
+	Until     time.Time
+}
+
 // Config holds the session lifetimes.
 type Config struct {
 	IdleTimeout     time.Duration // default 7 days
@@ -83,6 +104,13 @@ type Config struct {
 	// TouchInterval is how stale LastSeenAt may get before a request writes it: requests
 	// closer together than this cost no write. Default: one minute, at most IdleTimeout/10.
 	TouchInterval time.Duration
+	// RevocationRetention is how long a revocation entry is kept: at least the lifetime of the
+	// longest access token (default 15 minutes).
+	RevocationRetention time.Duration
+	// CacheTTL bounds how long a validated session is served from memory without re-reading
+	// the store (default 10 s; negative disables the cache). Revocations made through this
+	// Manager evict at once; those made elsewhere arrive through FollowRevocations.
+	CacheTTL time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -94,6 +122,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TouchInterval <= 0 {
 		c.TouchInterval = time.Minute
+	}
+	if c.RevocationRetention <= 0 {
+		c.RevocationRetention = 15 * time.Minute
+	}
+	if c.CacheTTL == 0 {
+		c.CacheTTL = 10 * time.Second
 	}
 	if c.TouchInterval > c.IdleTimeout/10 {
 		c.TouchInterval = c.IdleTimeout / 10
@@ -109,11 +143,14 @@ type Manager struct {
 
 	refreshKey   []byte
 	refreshGrace time.Duration
+
+	cache *cache
 }
 
 // NewManager returns a Manager over store. now is the clock (time.Now in production).
 func NewManager(store Store, cfg Config, now func() time.Time) *Manager {
-	return &Manager{store: store, cfg: cfg.withDefaults(), now: now}
+	cfg = cfg.withDefaults()
+	return &Manager{store: store, cfg: cfg, now: now, cache: newCache(cfg.CacheTTL)}
 }
 
 // Config returns the effective configuration (defaults applied).
@@ -187,31 +224,60 @@ func (m *Manager) Validate(ctx context.Context, tok string) (*Session, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: malformed token", ErrInvalid)
 	}
-	s, err := m.store.SessionByID(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		// Hash anyway so that unknown ids cost the same as wrong secrets.
-		secret.Equal(secret.Hash(sec), make([]byte, 32))
-		return nil, fmt.Errorf("%w: unknown session", ErrInvalid)
-	}
-	if err != nil {
-		return nil, err
+	now := m.now()
+	s, cached := m.cache.get(id, now)
+	if !cached {
+		var err error
+		if s, err = m.load(ctx, id); err != nil {
+			if errors.Is(err, ErrInvalid) {
+				// Hash anyway so that unknown ids cost the same as wrong secrets.
+				secret.Equal(secret.Hash(sec), make([]byte, 32))
+			}
+			return nil, err
+		}
 	}
 	if !secret.Equal(secret.Hash(sec), s.SecretHash) {
 		return nil, fmt.Errorf("%w: secret mismatch", ErrInvalid)
 	}
-	now := m.now()
 	if err := m.checkLive(s, now); err != nil {
-		return nil, err
+		if !cached {
+			return nil, err
+		}
+		// Another instance may have seen more recent use: decide on the stored row.
+		if s, err = m.load(ctx, id); err != nil {
+			return nil, err
+		}
+		if err := m.checkLive(s, now); err != nil {
+			return nil, err
+		}
 	}
 	if now.Sub(s.LastSeenAt) >= m.cfg.TouchInterval {
 		if err := m.store.TouchSession(ctx, s.ID, now); err != nil {
+			m.cache.evict(s.ID)
 			if errors.Is(err, ErrNotFound) {
 				return nil, fmt.Errorf("%w: revoked", ErrInvalid)
 			}
 			return nil, err
 		}
-		s.LastSeenAt = now
+		cp := *s
+		cp.LastSeenAt = now
+		s = &cp
+		m.cache.put(s, now)
 	}
+	cp := *s
+	return &cp, nil
+}
+
+// load reads a session from the store and caches it.
+func (m *Manager) load(ctx context.Context, id string) (*Session, error) {
+	s, err := m.store.SessionByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: unknown session", ErrInvalid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.cache.put(s, m.now())
 	return s, nil
 }
 
@@ -246,13 +312,18 @@ func (m *Manager) Get(ctx context.Context, id string) (*Session, error) {
 
 // Revoke ends one session. Revoking a session that no longer exists returns ErrNotFound.
 func (m *Manager) Revoke(ctx context.Context, id string) error {
-	return m.store.DeleteSession(ctx, id)
+	m.cache.evict(id)
+	err := m.store.DeleteSession(ctx, id, m.now().Add(m.cfg.RevocationRetention))
+	m.cache.evict(id) // a concurrent Validate may have cached it meanwhile
+	return err
 }
 
 // RevokeUser ends every session of userID except the one named except (empty for all) and
 // returns the ids it ended.
 func (m *Manager) RevokeUser(ctx context.Context, userID, except string) ([]string, error) {
-	return m.store.DeleteUserSessions(ctx, userID, except)
+	ids, err := m.store.DeleteUserSessions(ctx, userID, except, m.now().Add(m.cfg.RevocationRetention))
+	m.cache.evictUser(userID, except)
+	return ids, err
 }
 
 // List returns the user's live sessions, newest first.
@@ -282,4 +353,9 @@ func (m *Manager) Sweep(ctx context.Context) (int, error) {
 func (m *Manager) CountActive(ctx context.Context) (int, error) {
 	now := m.now()
 	return m.store.CountActiveSessions(ctx, now, now.Add(-m.cfg.IdleTimeout))
+}
+
+// SweepRevocations deletes revocation entries whose credentials have all expired.
+func (m *Manager) SweepRevocations(ctx context.Context) (int, error) {
+	return m.store.DeleteExpiredRevocations(ctx, m.now())
 }

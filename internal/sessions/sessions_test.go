@@ -212,3 +212,72 @@ func FuzzParseToken(f *testing.F) {
 		}
 	})
 }
+
+// TestCacheFollowsOtherProcesses: a session ended by another process (another Manager on the
+// same database) stops validating here once the revocation log is followed; one ended here
+// stops at once.
+func TestCacheFollowsOtherProcesses(t *testing.T) {
+	f := newFixture(t, sessions.Config{})
+	ctx := context.Background()
+	a, tokA := f.mustCreate(t)
+	_, tokB := f.mustCreate(t)
+	if _, err := f.m.Validate(ctx, tokA); err != nil { // now cached
+		t.Fatal(err)
+	}
+	if _, err := f.m.Validate(ctx, tokB); err != nil {
+		t.Fatal(err)
+	}
+	other := sessions.NewManager(f.db, sessions.Config{}, f.clock.Now)
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go f.m.FollowRevocations(fctx, 5*time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // let the follower read the log's end first
+	if err := other.Revoke(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := f.m.Validate(ctx, tokA); errors.Is(err, sessions.ErrInvalid) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("revocation by another process never reached the cache")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Local revocation: immediate, no follower needed.
+	bs, _ := f.m.Validate(ctx, tokB)
+	if err := f.m.Revoke(ctx, bs.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.m.Validate(ctx, tokB); !errors.Is(err, sessions.ErrInvalid) {
+		t.Fatalf("locally revoked session still valid: %v", err)
+	}
+}
+
+// TestCacheFailsClosed: with the store gone, cached sessions are not served once the
+// follower notices.
+func TestCacheFailsClosed(t *testing.T) {
+	f := newFixture(t, sessions.Config{})
+	ctx := context.Background()
+	_, tok := f.mustCreate(t)
+	if _, err := f.m.Validate(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go f.m.FollowRevocations(fctx, 5*time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	f.db.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := f.m.Validate(ctx, tok)
+		if err != nil && !errors.Is(err, sessions.ErrInvalid) {
+			break // a store error: the API answers 503
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("cached session still served with the store down (err %v)", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -203,22 +203,52 @@ func testSessions(t *testing.T, s Store) {
 		t.Fatalf("ListUserSessions newest first: %v %v", ids(list), err)
 	}
 
-	if err := s.DeleteSession(ctx, b.ID); err != nil {
+	until := base.Add(time.Hour)
+	if err := s.DeleteSession(ctx, b.ID, until); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeleteSession(ctx, b.ID); !errors.Is(err, sessions.ErrNotFound) {
+	if err := s.DeleteSession(ctx, b.ID, until); !errors.Is(err, sessions.ErrNotFound) {
 		t.Fatalf("second delete: err = %v", err)
 	}
-	gone, err := s.DeleteUserSessions(ctx, u.ID, c.ID)
+	gone, err := s.DeleteUserSessions(ctx, u.ID, c.ID, until)
 	if err != nil || len(gone) != 1 || gone[0] != a.ID {
 		t.Fatalf("DeleteUserSessions except c = %v, %v; want [%s]", gone, err, a.ID)
 	}
-	gone, err = s.DeleteUserSessions(ctx, u.ID, "")
+	gone, err = s.DeleteUserSessions(ctx, u.ID, "", until)
 	if err != nil || len(gone) != 1 || gone[0] != c.ID {
 		t.Fatalf("DeleteUserSessions all = %v, %v", gone, err)
 	}
 	if list, _ := s.ListUserSessions(ctx, u.ID); len(list) != 0 {
 		t.Fatalf("sessions left: %v", ids(list))
+	}
+	// Every deletion left a revocation entry, in order, with the user and the retention.
+	revs, err := s.RevocationsAfter(ctx, 0, base, 100)
+	if err != nil || len(revs) != 3 {
+		t.Fatalf("revocations = %+v, %v; want 3", revs, err)
+	}
+	for i, want := range []string{b.ID, a.ID, c.ID} {
+		if revs[i].SessionID != want || revs[i].UserID != u.ID || !revs[i].Until.Equal(until) {
+			t.Fatalf("revocation %d = %+v, want session %s", i, revs[i], want)
+		}
+		if i > 0 && revs[i].Cursor <= revs[i-1].Cursor {
+			t.Fatal("revocation cursors not increasing")
+		}
+	}
+	last, err := s.LastRevocation(ctx)
+	if err != nil || last != revs[2].Cursor {
+		t.Fatalf("LastRevocation = %d, %v", last, err)
+	}
+	if after, _ := s.RevocationsAfter(ctx, revs[0].Cursor, base, 100); len(after) != 2 {
+		t.Fatalf("cursor paging: %d entries", len(after))
+	}
+	if err := s.RevokeTokenID(ctx, sessions.Revocation{TokenID: "jti-1", UserID: u.ID, Until: base.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if live, _ := s.RevocationsAfter(ctx, 0, base.Add(2*time.Minute), 100); len(live) != 3 {
+		t.Fatalf("expired entries must not be served: %d", len(live))
+	}
+	if n, err := s.DeleteExpiredRevocations(ctx, base.Add(2*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("DeleteExpiredRevocations = %d, %v", n, err)
 	}
 }
 

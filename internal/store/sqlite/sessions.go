@@ -58,27 +58,96 @@ func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
 }
 
 // DeleteSession implements sessions.Store.
-func (db *DB) DeleteSession(ctx context.Context, id string) error {
-	res, err := db.write.ExecContext(ctx, "DELETE FROM sessions WHERE id = ?", id)
-	return affected(res, err, sessions.ErrNotFound)
+func (db *DB) DeleteSession(ctx context.Context, id string, until time.Time) error {
+	ids, err := db.deleteSessions(ctx, "id = ?", []any{id}, until)
+	if err == nil && len(ids) == 0 {
+		return sessions.ErrNotFound
+	}
+	return err
 }
 
 // DeleteUserSessions implements sessions.Store.
-func (db *DB) DeleteUserSessions(ctx context.Context, userID, except string) ([]string, error) {
-	rows, err := db.write.QueryContext(ctx, "DELETE FROM sessions WHERE user_id = ? AND id != ? RETURNING id", userID, except)
+func (db *DB) DeleteUserSessions(ctx context.Context, userID, except string, until time.Time) ([]string, error) {
+	return db.deleteSessions(ctx, "user_id = ? AND id != ?", []any{userID, except}, until)
+}
+
+// deleteSessions deletes the matching sessions and logs a revocation for each, atomically.
+func (db *DB) deleteSessions(ctx context.Context, where string, args []any, until time.Time) ([]string, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, "DELETE FROM sessions WHERE "+where+" RETURNING id, user_id", args...)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	var ids, users []string
+	for rows.Next() {
+		var id, user string
+		if err := rows.Scan(&id, &user); err != nil {
+			rows.Close()
+			return nil, unavailable(err)
+		}
+		ids, users = append(ids, id), append(users, user)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, unavailable(err)
+	}
+	now := toDB(time.Now())
+	for i := range ids {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO revocations (session_id, user_id, until, created_at) VALUES (?, ?, ?, ?)",
+			ids[i], users[i], toDB(until), now); err != nil {
+			return nil, unavailable(err)
+		}
+	}
+	return ids, unavailable(tx.Commit())
+}
+
+// RevokeTokenID implements sessions.Store.
+func (db *DB) RevokeTokenID(ctx context.Context, r sessions.Revocation) error {
+	_, err := db.write.ExecContext(ctx, "INSERT INTO revocations (session_id, token_id, user_id, until, created_at) VALUES (?, ?, ?, ?, ?)",
+		r.SessionID, r.TokenID, r.UserID, toDB(r.Until), toDB(time.Now()))
+	return unavailable(err)
+}
+
+// RevocationsAfter implements sessions.Store.
+func (db *DB) RevocationsAfter(ctx context.Context, cursor int64, now time.Time, limit int) ([]sessions.Revocation, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT id, session_id, token_id, user_id, until FROM revocations WHERE id > ? AND until >= ? ORDER BY id LIMIT ?",
+		cursor, toDB(now), limit)
 	if err != nil {
 		return nil, unavailable(err)
 	}
 	defer rows.Close()
-	var ids []string
+	var out []sessions.Revocation
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var r sessions.Revocation
+		var until int64
+		if err := rows.Scan(&r.Cursor, &r.SessionID, &r.TokenID, &r.UserID, &until); err != nil {
 			return nil, unavailable(err)
 		}
-		ids = append(ids, id)
+		r.Until = fromDB(until)
+		out = append(out, r)
 	}
-	return ids, unavailable(rows.Err())
+	return out, unavailable(rows.Err())
+}
+
+// LastRevocation implements sessions.Store.
+func (db *DB) LastRevocation(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.read.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM revocations").Scan(&n)
+	return n, unavailable(err)
+}
+
+// DeleteExpiredRevocations implements sessions.Store.
+func (db *DB) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int, error) {
+	res, err := db.write.ExecContext(ctx, "DELETE FROM revocations WHERE until < ?", toDB(now))
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), unavailable(err)
 }
 
 // ListUserSessions implements sessions.Store.

@@ -62,7 +62,8 @@ func (db *DB) UpdateUser(ctx context.Context, u *users.User) error {
 	return affected(res, err, users.ErrNotFound)
 }
 
-// DeleteUser implements users.Store. Sessions go with the user (ON DELETE CASCADE).
+// DeleteUser implements users.Store. Sessions go with the user (ON DELETE CASCADE); callers
+// end them first (sessions.Manager.RevokeUser) so that their revocations are logged.
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	res, err := db.write.ExecContext(ctx, "DELETE FROM users WHERE id = ?", id)
 	return affected(res, err, users.ErrNotFound)

@@ -1,0 +1,121 @@
+package sessions
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// cache keeps recently validated sessions in memory so that the hot path (a request with a
+// session cookie) costs no store read. It is never the authority on revocation: revocations
+// through the Manager evict at once, FollowRevocations evicts what other processes revoke,
+// and entries expire after ttl whatever happens.
+type cache struct {
+	ttl time.Duration
+	mu  sync.RWMutex
+	m   map[string]cacheEntry
+}
+
+type cacheEntry struct {
+	s  *Session // never mutated after insertion
+	at time.Time
+}
+
+// maxCached bounds the cache; when full it is cleared (rare, and only costs store reads).
+const maxCached = 200_000
+
+func newCache(ttl time.Duration) *cache {
+	return &cache{ttl: ttl, m: make(map[string]cacheEntry)}
+}
+
+func (c *cache) get(id string, now time.Time) (*Session, bool) {
+	if c.ttl < 0 {
+		return nil, false
+	}
+	c.mu.RLock()
+	e, ok := c.m[id]
+	c.mu.RUnlock()
+	if !ok || now.Sub(e.at) >= c.ttl || now.Before(e.at) {
+		return nil, false
+	}
+	return e.s, true
+}
+
+func (c *cache) put(s *Session, now time.Time) {
+	if c.ttl < 0 {
+		return
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxCached {
+		clear(c.m)
+	}
+	c.m[s.ID] = cacheEntry{s: s, at: now}
+	c.mu.Unlock()
+}
+
+func (c *cache) evict(id string) {
+	c.mu.Lock()
+	delete(c.m, id)
+	c.mu.Unlock()
+}
+
+func (c *cache) evictUser(userID, except string) {
+	c.mu.Lock()
+	for id, e := range c.m {
+		if e.s.UserID == userID && id != except {
+			delete(c.m, id)
+		}
+	}
+	c.mu.Unlock()
+}
+
+func (c *cache) flush() {
+	c.mu.Lock()
+	clear(c.m)
+	c.mu.Unlock()
+}
+
+// FollowRevocations reads the revocation log every interval from its current end and evicts
+// the sessions that other processes (other instances, the operator CLI) ended, so that the
+// cache never outlives a revocation by more than about one interval. When the log cannot be
+// read, the cache is flushed: validation then goes to the store, and fails closed with it.
+// It returns when ctx ends.
+func (m *Manager) FollowRevocations(ctx context.Context, interval time.Duration) {
+	cursor, err := m.store.LastRevocation(ctx)
+	started := err == nil
+	if !started {
+		m.cache.flush()
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !started {
+			if cursor, err = m.store.LastRevocation(ctx); err != nil {
+				m.cache.flush()
+				continue
+			}
+			started = true
+		}
+		for {
+			entries, rerr := m.store.RevocationsAfter(ctx, cursor, m.now(), 1000)
+			if rerr != nil {
+				m.cache.flush()
+				break
+			}
+			for _, e := range entries {
+				if e.SessionID != "" {
+					m.cache.evict(e.SessionID)
+				}
+				cursor = e.Cursor
+			}
+			if len(entries) < 1000 {
+				break
+			}
+		}
+	}
+}

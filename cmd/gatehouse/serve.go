@@ -29,6 +29,9 @@ func serve(ctx context.Context, e runEnv) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.keys.Maintain(ctx); err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
 	hash, newKey, err := adminKeyHash(ctx, a.db, cfg.AdminKey)
 	if err != nil {
 		return fmt.Errorf("management key: %w", err)
@@ -59,6 +62,8 @@ func serve(ctx context.Context, e runEnv) error {
 		Accounts:           a.accounts,
 		Sessions:           a.sessions,
 		Audit:              a.audit,
+		Tokens:             a.tokens,
+		Keys:               a.keys,
 		Ready:              a.db.Ping,
 		AdminKeyHash:       hash,
 		Proxies:            ratelimit.ProxyPolicy{Trusted: cfg.trusted},
@@ -86,6 +91,7 @@ func serve(ctx context.Context, e runEnv) error {
 
 	go sweep(ctx, a)
 	go a.sessions.FollowRevocations(ctx, 250*time.Millisecond)
+	go maintainKeys(ctx, a)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -123,6 +129,22 @@ func sweep(ctx context.Context, a *app) {
 				a.log.Warn("session sweep failed", "err", err)
 			} else if n > 0 {
 				a.log.Info("expired sessions removed", "count", n)
+			}
+		}
+	}
+}
+
+// maintainKeys runs the staged key rotation every minute.
+func maintainKeys(ctx context.Context, a *app) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.keys.Maintain(ctx); err != nil {
+				a.log.Error("signing-key maintenance failed", "err", err)
 			}
 		}
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -14,12 +16,14 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 )
 
 // app is the wired set of components shared by the subcommands.
@@ -29,6 +33,8 @@ type app struct {
 	db       *sqlite.DB
 	kek      []byte
 	hasher   *password.Hasher
+	keys     *keys.Manager
+	tokens   *tokens.Service
 	sessions *sessions.Manager
 	audit    *audit.Log
 	accounts *accounts.Service
@@ -64,6 +70,19 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		IdleTimeout:     time.Duration(cfg.SessionIdleTimeout),
 		AbsoluteTimeout: time.Duration(cfg.SessionAbsoluteTimeout),
 	}, now)
+	// The refresh-token MAC key is derived from the key-encryption key: never in the database.
+	refreshKey, err := hkdf.Key(sha256.New, kek, nil, "gatehouse refresh-token key v1", 32)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	sm.WithRefresh(refreshKey, sessions.DefaultRefreshGrace)
+	km, err := keys.NewManager(db, kek, keys.Config{}, now)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	ts := tokens.New(km, km, sm, sm, tokens.Config{Issuer: cfg.Issuer}, now)
 	al := audit.NewLog(db, now)
 	limiter, err := ratelimit.NewLimiter(ratelimit.NewMemory(0), ratelimit.DefaultPolicy(), now)
 	if err != nil {
@@ -71,7 +90,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	return &app{
-		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, sessions: sm, audit: al,
+		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		accounts: accounts.New(db, sm, hasher, limiter, al, log, now),
 	}, nil
 }

@@ -36,6 +36,7 @@ func (e *RateLimitedError) Error() string {
 
 // Client describes where a request comes from.
 type Client struct {
+	Delivery  Delivery
 	IP        string // for audit and session metadata
 	RateKey   string // the IP as a rate-limit bucket key (IPv6 aggregated)
 	UserAgent string
@@ -46,7 +47,18 @@ type Result struct {
 	User    *users.User
 	Session *sessions.Session
 	Token   sessions.Token
+	// Refresh is set for token delivery: the session's first refresh token.
+	Refresh sessions.RefreshToken
 }
+
+// Delivery is how a sign-in hands out its session (DESIGN.md §2).
+type Delivery int
+
+// Deliveries.
+const (
+	DeliverCookie Delivery = iota // the session token, in a cookie
+	DeliverTokens                 // access, refresh and ID tokens
+)
 
 // Hasher is the password hashing the service needs (*password.Hasher in production).
 type Hasher interface {
@@ -226,7 +238,18 @@ func (s *Service) rehash(ctx context.Context, u *users.User, pw string) {
 // startSession mints a session for u, then re-reads the user: if it was disabled or deleted
 // meanwhile, the new session is ended before anyone sees it.
 func (s *Service) startSession(ctx context.Context, u *users.User, amr []string, c Client) (*Result, error) {
-	sess, tok, err := s.sessions.Create(ctx, u.ID, sessions.Meta{AMR: amr, IP: c.IP, UserAgent: c.UserAgent, ClientID: "gatehouse"})
+	meta := sessions.Meta{AMR: amr, IP: c.IP, UserAgent: c.UserAgent, ClientID: "gatehouse"}
+	var (
+		sess *sessions.Session
+		tok  sessions.Token
+		rt   sessions.RefreshToken
+		err  error
+	)
+	if c.Delivery == DeliverTokens {
+		sess, tok, rt, err = s.sessions.CreateWithRefresh(ctx, u.ID, meta)
+	} else {
+		sess, tok, err = s.sessions.Create(ctx, u.ID, meta)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +266,36 @@ func (s *Service) startSession(ctx context.Context, u *users.User, amr []string,
 	if err := s.audit.Record(ctx, audit.Event{Type: audit.LoginSucceeded, UserID: u.ID, SessionID: sess.ID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success}); err != nil {
 		return nil, err
 	}
-	return &Result{User: cur, Session: sess, Token: tok}, nil
+	return &Result{User: cur, Session: sess, Token: tok, Refresh: rt}, nil
+}
+
+// Refresh redeems a refresh token (DESIGN.md §1 "Refresh rotation"). Reuse revokes the
+// session and is audited as refresh_token.reused; a disabled or deleted user's session is
+// ended. Every failure wraps sessions.ErrInvalid (the API's invalid_grant) unless the store
+// failed.
+func (s *Service) Refresh(ctx context.Context, rt string, c Client) (*Result, error) {
+	sess, next, _, err := s.sessions.Refresh(ctx, rt)
+	if errors.Is(err, sessions.ErrRefreshReused) {
+		if aerr := s.audit.Record(ctx, audit.Event{Type: audit.RefreshReused, UserID: sess.UserID, SessionID: sess.ID, Actor: "user",
+			IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Failure, Reason: "session_revoked"}); aerr != nil {
+			return nil, aerr
+		}
+		return nil, err
+	}
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.User(ctx, sess.UserID)
+	if errors.Is(err, users.ErrNotFound) || (err == nil && u.Disabled) {
+		if rerr := s.sessions.Revoke(ctx, sess.ID); rerr != nil && !errors.Is(rerr, sessions.ErrNotFound) {
+			return nil, rerr
+		}
+		return nil, fmt.Errorf("%w: user disabled", sessions.ErrInvalid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Result{User: u, Session: sess, Refresh: next}, nil
 }
 
 // Logout scopes (POST /v1/logout).

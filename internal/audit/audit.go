@@ -24,6 +24,7 @@ const (
 	AdminUserDelete  = "admin.user.deleted"
 	AdminUserLogout  = "admin.user.logout"
 	RefreshReused    = "refresh_token.reused"
+	AdminKeysRotated = "admin.keys.rotated"
 )
 
 // Outcomes.

@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
+	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
 
@@ -23,11 +24,27 @@ func (c *credentials) check() error {
 		return err
 	}
 	switch c.Delivery {
-	case "", "cookie":
+	case "", "cookie", "token":
 		return nil
 	default:
-		return errorf(http.StatusBadRequest, codeInvalidRequest, `delivery must be "cookie"`)
+		return errorf(http.StatusBadRequest, codeInvalidRequest, `delivery must be "cookie" or "token"`)
 	}
+}
+
+func (c *credentials) client(base accounts.Client) accounts.Client {
+	if c.Delivery == "token" {
+		base.Delivery = accounts.DeliverTokens
+	}
+	return base
+}
+
+// deliver answers a successful sign-in the way the client asked.
+func (s *Server) deliver(w http.ResponseWriter, r *http.Request, in *credentials, res *accounts.Result, status int) error {
+	if in.Delivery == "token" {
+		return s.deliverTokens(w, r, res, status)
+	}
+	s.deliverSession(w, res, status)
+	return nil
 }
 
 type userJSON struct {
@@ -81,12 +98,11 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := in.check(); err != nil {
 		return err
 	}
-	res, err := s.cfg.Accounts.Signup(r.Context(), in.Email, in.Password, s.client(r))
+	res, err := s.cfg.Accounts.Signup(r.Context(), in.Email, in.Password, in.client(s.client(r)))
 	if err != nil {
 		return err
 	}
-	s.deliverSession(w, res, http.StatusCreated)
-	return nil
+	return s.deliver(w, r, &in, res, http.StatusCreated)
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
@@ -97,7 +113,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := in.check(); err != nil {
 		return err
 	}
-	res, err := s.cfg.Accounts.Login(r.Context(), in.Email, in.Password, s.client(r))
+	res, err := s.cfg.Accounts.Login(r.Context(), in.Email, in.Password, in.client(s.client(r)))
 	var rl *accounts.RateLimitedError
 	switch {
 	case err == nil:
@@ -112,8 +128,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s.deliverSession(w, res, http.StatusOK)
-	return nil
+	return s.deliver(w, r, &in, res, http.StatusOK)
 }
 
 // deliverSession sets the session cookie and answers with the user and session.
@@ -137,10 +152,18 @@ func (s *Server) sessionCookie(value string, expires time.Time) *http.Cookie {
 	return c
 }
 
-// caller returns the session that authenticates r: an "Authorization: Bearer" session token,
-// else the session cookie.
+// caller returns the session that authenticates r: an "Authorization: Bearer" access token
+// (checked by signature, then server-side against its session) or session token, else the
+// session cookie.
 func (s *Server) caller(r *http.Request) (*sessions.Session, error) {
 	tok, ok := bearer(r)
+	if ok && tokens.LooksLikeJWT(tok) {
+		_, sess, err := s.cfg.Tokens.VerifyAccess(r.Context(), tok)
+		if errors.Is(err, tokens.ErrInvalid) {
+			return nil, fmt.Errorf("%w: %w", sessions.ErrInvalid, err)
+		}
+		return sess, err
+	}
 	if !ok {
 		if _, has := r.Header["Authorization"]; has {
 			return nil, errorf(http.StatusUnauthorized, codeUnauthorized, "unsupported Authorization scheme; use Bearer")

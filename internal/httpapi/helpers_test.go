@@ -18,12 +18,16 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
+	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 )
+
+const testIssuer = "http://gatehouse.test"
 
 const adminKey = "gh_mk_test-management-key-0123456789abcdef"
 
@@ -78,6 +82,8 @@ type env struct {
 	path   string
 	clock  *clock
 	hasher *countingHasher
+	keys   *keys.Manager
+	tokens *tokens.Service
 	logs   *syncBuffer
 }
 
@@ -94,12 +100,24 @@ func newEnv(t testing.TB, opts ...option) *env {
 	e := &env{t: t, db: db, path: path, clock: &clock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)},
 		hasher: &countingHasher{h: password.NewUnsafeFastHasherForTests()}, logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sm := sessions.NewManager(db, sessions.Config{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 24 * time.Hour}, e.clock.Now)
+	sm := sessions.NewManager(db, sessions.Config{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 24 * time.Hour}, e.clock.Now).
+		WithRefresh([]byte("test refresh key, 32 bytes long!"), 30*time.Second)
 	al := audit.NewLog(db, e.clock.Now)
+	km, err := keys.NewManager(db, make([]byte, 32), keys.Config{}, e.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := km.Maintain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.keys = km
+	e.tokens = tokens.New(km, km, sm, sm, tokens.Config{Issuer: testIssuer}, e.clock.Now)
 	policy := ratelimit.DefaultPolicy()
 	cfg := httpapi.Config{
 		Sessions:     sm,
 		Audit:        al,
+		Tokens:       e.tokens,
+		Keys:         km,
 		Ready:        db.Ping,
 		AdminKeyHash: secret.Hash(adminKey),
 		Logger:       log,

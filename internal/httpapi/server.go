@@ -12,8 +12,10 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
+	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 )
 
 // Config is what the server needs; cmd/gatehouse builds it.
@@ -21,6 +23,8 @@ type Config struct {
 	Accounts *accounts.Service
 	Sessions *sessions.Manager
 	Audit    *audit.Log
+	Tokens   *tokens.Service
+	Keys     *keys.Manager
 	// Ready reports whether the store answers (GET /readyz).
 	Ready func(ctx context.Context) error
 	// AdminKeyHash is SHA-256 of the management key.
@@ -106,6 +110,16 @@ func (s *Server) routes() {
 	s.handle("POST /v1/admin/users/{id}/logout", s.admin(s.adminLogoutUser))
 	s.handle("GET /v1/admin/users/{id}/sessions", s.admin(s.adminUserSessions))
 	s.handle("GET /v1/admin/events", s.admin(s.adminEvents))
+	s.handle("GET /v1/admin/keys", s.admin(s.adminKeys))
+	s.handle("POST /v1/admin/keys/rotate", s.admin(s.adminRotateKeys))
+
+	s.handle("GET /.well-known/openid-configuration", s.discovery)
+	s.handle("GET /.well-known/jwks.json", s.jwks)
+	s.handle("POST /oauth/token", s.token)
+	s.handle("POST /oauth/introspect", s.admin(s.introspect))
+	s.handle("POST /oauth/revoke", s.revoke)
+	s.handle("GET /oauth/userinfo", s.userinfo)
+	s.handle("GET /v1/revocations", s.admin(s.revocations))
 }
 
 // dispatch routes r, answering unknown paths and wrong methods with the JSON error shape

@@ -181,3 +181,35 @@ func (m *Manager) Refresh(ctx context.Context, tok string) (*Session, RefreshTok
 	}
 	return s, "", 0, ErrRefreshReused
 }
+
+// PeekRefresh returns the session of a refresh token that would be accepted now (current
+// generation, or the previous one within grace), without rotating it: for introspection and
+// RFC 7009 revocation. Everything else is ErrInvalid; nothing is revoked.
+func (m *Manager) PeekRefresh(ctx context.Context, tok string) (*Session, error) {
+	if m.refreshKey == nil {
+		return nil, fmt.Errorf("%w: refresh tokens are not configured", ErrInvalid)
+	}
+	id, gen, mac, ok := ParseRefreshToken(tok)
+	if !ok {
+		return nil, fmt.Errorf("%w: malformed refresh token", ErrInvalid)
+	}
+	s, err := m.store.SessionByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: unknown session", ErrInvalid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.Refresh.Gen == 0 || !hmac.Equal(mac, m.refreshMAC(id, gen, s.Refresh.Salt)) {
+		return nil, fmt.Errorf("%w: refresh token signature mismatch", ErrInvalid)
+	}
+	now := m.now()
+	if err := m.checkLive(s, now); err != nil {
+		return nil, err
+	}
+	st := s.Refresh
+	if gen == st.Gen || (gen == st.Gen-1 && now.Before(st.RotatedAt.Add(m.refreshGrace))) {
+		return s, nil
+	}
+	return nil, fmt.Errorf("%w: superseded refresh token", ErrInvalid)
+}

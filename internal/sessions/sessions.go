@@ -69,6 +69,8 @@ type Store interface {
 	DeleteUserSessions(ctx context.Context, userID, except string, until time.Time) ([]string, error)
 	// RevokeTokenID records a revocation entry for one access-token id.
 	RevokeTokenID(ctx context.Context, r Revocation) error
+	// TokenRevoked reports whether a live revocation entry names the access-token id jti.
+	TokenRevoked(ctx context.Context, jti string, now time.Time) (bool, error)
 	// RevocationsAfter returns entries with Cursor > cursor that have not expired at now,
 	// in cursor order, at most limit.
 	RevocationsAfter(ctx context.Context, cursor int64, now time.Time, limit int) ([]Revocation, error)
@@ -295,19 +297,31 @@ func (m *Manager) checkLive(s *Session, now time.Time) error {
 func (m *Manager) Live(s *Session) bool { return m.checkLive(s, m.now()) == nil }
 
 // Get returns a live session by id (no token check: for callers already holding a credential
-// for it, such as a verified access token).
+// for it, such as a verified access token). It is served from the cache like Validate.
 func (m *Manager) Get(ctx context.Context, id string) (*Session, error) {
-	s, err := m.store.SessionByID(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("%w: unknown session", ErrInvalid)
+	now := m.now()
+	s, cached := m.cache.get(id, now)
+	if !cached || m.checkLive(s, now) != nil {
+		var err error
+		if s, err = m.load(ctx, id); err != nil {
+			return nil, err
+		}
+		if err := m.checkLive(s, now); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	if err := m.checkLive(s, m.now()); err != nil {
-		return nil, err
-	}
-	return s, nil
+	cp := *s
+	return &cp, nil
+}
+
+// RevokeTokenID records that one access token (by jti) is revoked until it expires.
+func (m *Manager) RevokeTokenID(ctx context.Context, jti, userID, sessionID string, until time.Time) error {
+	return m.store.RevokeTokenID(ctx, Revocation{TokenID: jti, UserID: userID, SessionID: sessionID, Until: until})
+}
+
+// IsRevoked reports whether an access-token id has been revoked.
+func (m *Manager) IsRevoked(ctx context.Context, jti string) (bool, error) {
+	return m.store.TokenRevoked(ctx, jti, m.now())
 }
 
 // Revoke ends one session. Revoking a session that no longer exists returns ErrNotFound.
@@ -358,4 +372,9 @@ func (m *Manager) CountActive(ctx context.Context) (int, error) {
 // SweepRevocations deletes revocation entries whose credentials have all expired.
 func (m *Manager) SweepRevocations(ctx context.Context) (int, error) {
 	return m.store.DeleteExpiredRevocations(ctx, m.now())
+}
+
+// RevocationsAfter pages the live revocation log (the feed resource servers follow).
+func (m *Manager) RevocationsAfter(ctx context.Context, cursor int64, limit int) ([]Revocation, error) {
+	return m.store.RevocationsAfter(ctx, cursor, m.now(), limit)
 }

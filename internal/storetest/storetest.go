@@ -244,6 +244,15 @@ func testSessions(t *testing.T, s Store) {
 	if err := s.RevokeTokenID(ctx, sessions.Revocation{TokenID: "jti-1", UserID: u.ID, Until: base.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
+	if r, err := s.TokenRevoked(ctx, "jti-1", base); err != nil || !r {
+		t.Fatalf("TokenRevoked(jti-1) = %v, %v", r, err)
+	}
+	if r, _ := s.TokenRevoked(ctx, "jti-2", base); r {
+		t.Fatal("unknown jti reported revoked")
+	}
+	if r, _ := s.TokenRevoked(ctx, "jti-1", base.Add(2*time.Minute)); r {
+		t.Fatal("expired revocation still reported")
+	}
 	if live, _ := s.RevocationsAfter(ctx, 0, base.Add(2*time.Minute), 100); len(live) != 3 {
 		t.Fatalf("expired entries must not be served: %d", len(live))
 	}

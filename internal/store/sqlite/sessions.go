@@ -209,3 +209,10 @@ func (db *DB) AdvanceRefresh(ctx context.Context, id string, from int64, at time
 	st.RotatedAt = fromDB(rotated)
 	return st, false, unavailable(err)
 }
+
+// TokenRevoked implements sessions.Store.
+func (db *DB) TokenRevoked(ctx context.Context, jti string, now time.Time) (bool, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM revocations WHERE token_id = ? AND until >= ?", jti, toDB(now)).Scan(&n)
+	return n > 0, unavailable(err)
+}

@@ -1,0 +1,357 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
+	"github.com/gatehouse-auth/gatehouse/internal/tokens"
+	"github.com/gatehouse-auth/gatehouse/jws"
+)
+
+// RFC 6749 §5.2 error codes (API: never rename one).
+const (
+	codeInvalidGrant     = "invalid_grant"
+	codeInvalidClient    = "invalid_client"
+	codeUnsupportedGrant = "unsupported_grant_type"
+)
+
+// RefreshCookie holds the refresh token for browsers using token delivery with cookies.
+const RefreshCookie = "__Host-gh_refresh"
+
+// tokenResponse is RFC 6749 §5.1 plus the OIDC id_token and our session id.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token"`
+	Scope        string `json:"scope,omitempty"`
+	SessionID    string `json:"session_id"`
+}
+
+// issueTokens mints the access and ID tokens of a session.
+func (s *Server) issueTokens(r *http.Request, res *accounts.Result) (*tokenResponse, error) {
+	at, err := s.cfg.Tokens.IssueAccess(r.Context(), res.Session, "openid")
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.cfg.Tokens.IssueID(r.Context(), res.Session, res.User, "")
+	if err != nil {
+		return nil, err
+	}
+	return &tokenResponse{
+		AccessToken: string(at.Token), TokenType: "Bearer", ExpiresIn: int(time.Until(at.ExpiresAt).Round(time.Second).Seconds()),
+		RefreshToken: string(res.Refresh), IDToken: id, Scope: "openid", SessionID: res.Session.ID,
+	}, nil
+}
+
+// deliverTokens answers a token-delivery sign-in.
+func (s *Server) deliverTokens(w http.ResponseWriter, r *http.Request, res *accounts.Result, status int) error {
+	tr, err := s.issueTokens(r, res)
+	if err != nil {
+		return err
+	}
+	tr.ExpiresIn = int(s.cfg.Tokens.Config().AccessTTL.Seconds())
+	writeJSON(w, status, tr)
+	return nil
+}
+
+// formParams parses an OAuth request body (RFC 6749 §3.2: form-encoded, each parameter at
+// most once). Anything in the query string is refused: secrets never travel in URLs.
+func formParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	if r.URL.RawQuery != "" {
+		return nil, errorf(http.StatusBadRequest, codeInvalidRequest, "parameters must be sent in the request body, not the URL")
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, errorf(http.StatusBadRequest, codeInvalidRequest, "request body must be application/x-www-form-urlencoded")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		var big *http.MaxBytesError
+		if errors.As(err, &big) {
+			return nil, errorf(http.StatusRequestEntityTooLarge, codeTooLarge, "request body is larger than %d bytes", maxBody)
+		}
+		return nil, errorf(http.StatusBadRequest, codeInvalidRequest, "request body is not valid form encoding")
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 1 {
+			return nil, errorf(http.StatusBadRequest, codeInvalidRequest, "parameter %q is repeated", k)
+		}
+	}
+	return r.PostForm, nil
+}
+
+// publicClient authenticates the first-party public client: client_id in the body, or HTTP
+// Basic with that id and an empty secret (as golang.org/x/oauth2 sends it).
+func (s *Server) publicClient(r *http.Request, form url.Values) error {
+	id := form.Get("client_id")
+	if u, p, ok := r.BasicAuth(); ok {
+		if id != "" && id != u {
+			return errorf(http.StatusBadRequest, codeInvalidRequest, "client_id differs between body and Authorization")
+		}
+		if p != "" {
+			return &Error{Status: http.StatusUnauthorized, Code: codeInvalidClient, Description: "unknown client credentials"}
+		}
+		id = u
+	}
+	if id != s.cfg.Tokens.Config().ClientID {
+		return &Error{Status: http.StatusUnauthorized, Code: codeInvalidClient, Description: "unknown client"}
+	}
+	return nil
+}
+
+// token is POST /oauth/token.
+func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
+	form, err := formParams(w, r)
+	if err != nil {
+		return err
+	}
+	if err := s.publicClient(r, form); err != nil {
+		return err
+	}
+	switch form.Get("grant_type") {
+	case "refresh_token":
+	case "":
+		return errorf(http.StatusBadRequest, codeInvalidRequest, "grant_type is required")
+	default:
+		return errorf(http.StatusBadRequest, codeUnsupportedGrant, "grant_type %q is not supported", truncate(form.Get("grant_type"), 64))
+	}
+	rt := form.Get("refresh_token")
+	if rt == "" {
+		return errorf(http.StatusBadRequest, codeInvalidRequest, "refresh_token is required")
+	}
+	res, err := s.cfg.Accounts.Refresh(r.Context(), rt, s.client(r))
+	if errors.Is(err, sessions.ErrInvalid) {
+		return &Error{Status: http.StatusBadRequest, Code: codeInvalidGrant, Description: "refresh token is invalid, expired or revoked", Err: err}
+	}
+	if err != nil {
+		return err
+	}
+	tr, err := s.issueTokens(r, res)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, tr)
+	return nil
+}
+
+// jwks is GET /.well-known/jwks.json.
+func (s *Server) jwks(w http.ResponseWriter, r *http.Request) error {
+	pks, err := s.cfg.Keys.PublicKeys(r.Context())
+	if err != nil {
+		return err
+	}
+	b, err := jws.MarshalJWKSet(pks)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(s.cfg.Keys.Config().JWKSMaxAge.Seconds())))
+	w.Write(b)
+	return nil
+}
+
+// discovery is GET /.well-known/openid-configuration (OpenID Connect Discovery 1.0 §3).
+func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
+	iss := s.cfg.Tokens.Config().Issuer
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                iss,
+		"jwks_uri":                              iss + "/.well-known/jwks.json",
+		"token_endpoint":                        iss + "/oauth/token",
+		"introspection_endpoint":                iss + "/oauth/introspect",
+		"revocation_endpoint":                   iss + "/oauth/revoke",
+		"userinfo_endpoint":                     iss + "/oauth/userinfo",
+		"authorization_endpoint":                iss + "/oauth/authorize",
+		"grant_types_supported":                 []string{"refresh_token"},
+		"response_types_supported":              []string{"code"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{string(s.cfg.Keys.Config().Algorithm)},
+		"token_endpoint_auth_methods_supported": []string{"none", "client_secret_basic"},
+		"scopes_supported":                      []string{"openid", "email"},
+		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "email", "email_verified"},
+	})
+	return nil
+}
+
+// userinfo is GET /oauth/userinfo (OpenID Connect Core §5.3).
+func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) error {
+	tok, ok := bearer(r)
+	if !ok || !tokens.LooksLikeJWT(tok) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		return errorf(http.StatusUnauthorized, "invalid_token", "an access token is required")
+	}
+	c, _, err := s.cfg.Tokens.VerifyAccess(r.Context(), tok)
+	if errors.Is(err, tokens.ErrInvalid) {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		return &Error{Status: http.StatusUnauthorized, Code: "invalid_token", Description: "access token is invalid, expired or revoked", Err: err}
+	}
+	if err != nil {
+		return err
+	}
+	u, err := s.cfg.Accounts.User(r.Context(), c.Subject)
+	if err != nil || u.Disabled {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		return errorf(http.StatusUnauthorized, "invalid_token", "access token is invalid, expired or revoked")
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sub": u.ID, "email": u.Email, "email_verified": u.EmailVerified})
+	return nil
+}
+
+// introspect is POST /oauth/introspect (RFC 7662). The caller authenticates with the
+// management key. Anything not a live credential of ours answers exactly {"active": false}.
+func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
+	form, err := formParams(w, r)
+	if err != nil {
+		return err
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		return errorf(http.StatusBadRequest, codeInvalidRequest, "token is required")
+	}
+	inactive := map[string]bool{"active": false}
+	switch {
+	case tokens.LooksLikeJWT(tok):
+		c, sess, err := s.cfg.Tokens.VerifyAccess(r.Context(), tok)
+		if errors.Is(err, tokens.ErrInvalid) {
+			writeJSON(w, http.StatusOK, inactive)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"active": true, "token_type": "access_token", "sub": c.Subject, "sid": sess.ID,
+			"exp": c.Expiry, "iat": c.IssuedAt, "scope": c.Scope, "client_id": c.ClientID, "iss": c.Issuer, "jti": c.ID, "aud": c.Audience})
+	case strings.HasPrefix(tok, sessions.RefreshTokenPrefix):
+		sess, err := s.cfg.Sessions.PeekRefresh(r.Context(), tok)
+		if errors.Is(err, sessions.ErrInvalid) {
+			writeJSON(w, http.StatusOK, inactive)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"active": true, "token_type": "refresh_token", "sub": sess.UserID, "sid": sess.ID,
+			"exp": sess.IdleExpiresAt(s.cfg.Sessions.Config().IdleTimeout).Unix(), "iat": sess.CreatedAt.Unix(), "client_id": sess.ClientID})
+	default:
+		sess, err := s.cfg.Sessions.Validate(r.Context(), tok)
+		if errors.Is(err, sessions.ErrInvalid) {
+			writeJSON(w, http.StatusOK, inactive)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"active": true, "token_type": "session", "sub": sess.UserID, "sid": sess.ID,
+			"exp": sess.IdleExpiresAt(s.cfg.Sessions.Config().IdleTimeout).Unix(), "iat": sess.CreatedAt.Unix(), "client_id": sess.ClientID})
+	}
+	return nil
+}
+
+// revoke is POST /oauth/revoke (RFC 7009): a refresh token (or session token) ends its
+// session; an access token's jti is revoked until it expires. Unknown tokens answer 200.
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
+	form, err := formParams(w, r)
+	if err != nil {
+		return err
+	}
+	if err := s.publicClient(r, form); err != nil {
+		return err
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		return errorf(http.StatusBadRequest, codeInvalidRequest, "token is required")
+	}
+	var sessionID string
+	switch {
+	case tokens.LooksLikeJWT(tok):
+		c, err := s.cfg.Tokens.ParseAccess(tok)
+		if err == nil {
+			if err := s.cfg.Sessions.RevokeTokenID(r.Context(), c.ID, c.Subject, c.Session, time.Unix(c.Expiry, 0).Add(s.cfg.Tokens.Config().Leeway)); err != nil {
+				return err
+			}
+		}
+	case strings.HasPrefix(tok, sessions.RefreshTokenPrefix):
+		if sess, err := s.cfg.Sessions.PeekRefresh(r.Context(), tok); err == nil {
+			sessionID = sess.ID
+		} else if !errors.Is(err, sessions.ErrInvalid) {
+			return err
+		}
+	default:
+		if sess, err := s.cfg.Sessions.Validate(r.Context(), tok); err == nil {
+			sessionID = sess.ID
+		} else if !errors.Is(err, sessions.ErrInvalid) {
+			return err
+		}
+	}
+	if sessionID != "" {
+		if err := s.cfg.Sessions.Revoke(r.Context(), sessionID); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+			return err
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+// revocations is GET /v1/revocations?after=<cursor>: the revocation feed for resource
+// servers (management key).
+func (s *Server) revocations(w http.ResponseWriter, r *http.Request) error {
+	var cursor int64
+	if a := r.URL.Query().Get("after"); a != "" {
+		var err error
+		if cursor, err = strconv.ParseInt(a, 10, 64); err != nil || cursor < 0 {
+			return errorf(http.StatusBadRequest, codeInvalidRequest, "after must be a cursor from a previous answer")
+		}
+	}
+	list, err := s.cfg.Sessions.RevocationsAfter(r.Context(), cursor, 1000)
+	if err != nil {
+		return err
+	}
+	type entry struct {
+		SID   string `json:"sid,omitempty"`
+		JTI   string `json:"jti,omitempty"`
+		Sub   string `json:"sub,omitempty"`
+		Until int64  `json:"until"`
+	}
+	out := make([]entry, 0, len(list))
+	for _, e := range list {
+		out = append(out, entry{SID: e.SessionID, JTI: e.TokenID, Sub: e.UserID, Until: e.Until.Unix()})
+		cursor = e.Cursor
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "cursor": strconv.FormatInt(cursor, 10)})
+	return nil
+}
+
+func (s *Server) adminKeys(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.cfg.Keys.List(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": list})
+	return nil
+}
+
+func (s *Server) adminRotateKeys(w http.ResponseWriter, r *http.Request) error {
+	kid, err := s.cfg.Keys.RotateNow(r.Context())
+	if err != nil {
+		return err
+	}
+	c := s.client(r)
+	if err := s.cfg.Audit.Record(r.Context(), audit.Event{Type: audit.AdminKeysRotated, Actor: "admin", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success}); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"active_kid": kid})
+	return nil
+}

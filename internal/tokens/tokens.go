@@ -1,0 +1,214 @@
+// Package tokens mints and checks the JWTs Gatehouse issues for a session: access tokens
+// (RFC 9068, typ at+jwt) and OIDC ID tokens (typ JWT, OpenID Connect Core §2). Every token
+// names its session (sid) and dies with it: the server checks the session on every use, and
+// resource servers learn of ended sessions from the revocation feed.
+package tokens
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
+	"github.com/gatehouse-auth/gatehouse/internal/users"
+	"github.com/gatehouse-auth/gatehouse/jws"
+)
+
+// ErrInvalid wraps every reason a presented access token is not accepted.
+var ErrInvalid = errors.New("invalid access token")
+
+// Token types (the JWS "typ" header).
+const (
+	TypeAccess = "at+jwt" // RFC 9068 §2.1
+	TypeID     = "JWT"
+)
+
+// Config are the token lifetimes and names.
+type Config struct {
+	Issuer   string // required
+	ClientID string // the first-party client: "gatehouse"
+	// AccessTTL is the access-token lifetime (default 10 minutes).
+	AccessTTL time.Duration
+	// IDTTL is the ID-token lifetime (default 10 minutes).
+	IDTTL time.Duration
+	// Leeway is the clock skew allowed when checking tokens (default 30 s).
+	Leeway time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.ClientID == "" {
+		c.ClientID = "gatehouse"
+	}
+	if c.AccessTTL <= 0 {
+		c.AccessTTL = 10 * time.Minute
+	}
+	if c.IDTTL <= 0 {
+		c.IDTTL = 10 * time.Minute
+	}
+	if c.Leeway <= 0 {
+		c.Leeway = 30 * time.Second
+	}
+	return c
+}
+
+// Signer is where the active signing key comes from (*keys.Manager).
+type Signer interface {
+	Signer(ctx context.Context) (*jws.Signer, error)
+}
+
+// KeySet is the set of published keys (*keys.Manager).
+type KeySet interface {
+	jws.KeySet
+}
+
+// RevokedIDs reports revoked access-token ids.
+type RevokedIDs interface {
+	IsRevoked(ctx context.Context, jti string) (bool, error)
+}
+
+// Service issues and checks tokens.
+type Service struct {
+	signer   Signer
+	keys     KeySet
+	sessions *sessions.Manager
+	revoked  RevokedIDs
+	cfg      Config
+	now      func() time.Time
+}
+
+// New returns a Service.
+func New(signer Signer, keys KeySet, sm *sessions.Manager, revoked RevokedIDs, cfg Config, now func() time.Time) *Service {
+	return &Service{signer: signer, keys: keys, sessions: sm, revoked: revoked, cfg: cfg.withDefaults(), now: now}
+}
+
+// Config returns the effective configuration.
+func (s *Service) Config() Config { return s.cfg }
+
+// AccessClaims are the claims of an access token (RFC 9068 §2.2).
+type AccessClaims struct {
+	Issuer   string   `json:"iss"`
+	Subject  string   `json:"sub"`
+	Audience []string `json:"aud"`
+	Expiry   int64    `json:"exp"`
+	IssuedAt int64    `json:"iat"`
+	ID       string   `json:"jti"`
+	Session  string   `json:"sid"`
+	Scope    string   `json:"scope,omitempty"`
+	ClientID string   `json:"client_id"`
+	AMR      []string `json:"amr,omitempty"`
+	AuthTime int64    `json:"auth_time"`
+}
+
+// Access is an issued access token.
+type Access struct {
+	Token     secret.Redacted
+	ExpiresAt time.Time
+	Claims    AccessClaims
+}
+
+// IssueAccess signs an access token for the session.
+func (s *Service) IssueAccess(ctx context.Context, sess *sessions.Session, scope string) (*Access, error) {
+	now := s.now()
+	c := AccessClaims{
+		Issuer: s.cfg.Issuer, Subject: sess.UserID, Audience: []string{s.cfg.ClientID},
+		Expiry: now.Add(s.cfg.AccessTTL).Unix(), IssuedAt: now.Unix(), ID: secret.NewID(),
+		Session: sess.ID, Scope: scope, ClientID: s.cfg.ClientID, AMR: sess.AMR, AuthTime: sess.AuthTime.Unix(),
+	}
+	tok, err := s.sign(ctx, TypeAccess, c)
+	if err != nil {
+		return nil, err
+	}
+	return &Access{Token: secret.Redacted(tok), ExpiresAt: time.Unix(c.Expiry, 0), Claims: c}, nil
+}
+
+type idClaims struct {
+	Issuer        string   `json:"iss"`
+	Subject       string   `json:"sub"`
+	Audience      string   `json:"aud"`
+	Expiry        int64    `json:"exp"`
+	IssuedAt      int64    `json:"iat"`
+	AuthTime      int64    `json:"auth_time"`
+	Nonce         string   `json:"nonce,omitempty"`
+	AMR           []string `json:"amr,omitempty"`
+	Session       string   `json:"sid"`
+	Email         string   `json:"email"`
+	EmailVerified bool     `json:"email_verified"`
+}
+
+// IssueID signs an ID token for the client (OpenID Connect Core §2). It carries no
+// authority: Gatehouse never accepts it as a credential (its typ is not at+jwt).
+func (s *Service) IssueID(ctx context.Context, sess *sessions.Session, u *users.User, nonce string) (string, error) {
+	now := s.now()
+	return s.sign(ctx, TypeID, idClaims{
+		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: s.cfg.ClientID,
+		Expiry: now.Add(s.cfg.IDTTL).Unix(), IssuedAt: now.Unix(), AuthTime: sess.AuthTime.Unix(),
+		Nonce: nonce, AMR: sess.AMR, Session: sess.ID, Email: u.Email, EmailVerified: u.EmailVerified,
+	})
+}
+
+func (s *Service) sign(ctx context.Context, typ string, claims any) (string, error) {
+	signer, err := s.signer.Signer(ctx)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	return signer.Sign(typ, b)
+}
+
+// LooksLikeJWT reports whether a bearer credential has the shape of a compact JWS, so that
+// callers can tell it from an opaque session token without parsing.
+func LooksLikeJWT(tok string) bool {
+	return strings.Count(tok, ".") == 2 && strings.HasPrefix(tok, "eyJ")
+}
+
+// ParseAccess verifies an access token's signature and claims (typ at+jwt, issuer, audience,
+// expiry) without consulting any store. It is what introspection and the server's own checks
+// build on; VerifyAccess adds the session and revocation checks.
+func (s *Service) ParseAccess(raw string) (*AccessClaims, error) {
+	t, err := jws.VerifyAndValidate(raw, s.keys, jws.Expected{
+		Issuer: s.cfg.Issuer, Audience: s.cfg.ClientID, Typ: TypeAccess, Now: s.now(), Leeway: s.cfg.Leeway,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	var c AccessClaims
+	if err := json.Unmarshal(t.Claims.Raw, &c); err != nil || c.Session == "" || c.Subject == "" || c.ID == "" {
+		return nil, fmt.Errorf("%w: missing sid, sub or jti", ErrInvalid)
+	}
+	return &c, nil
+}
+
+// VerifyAccess accepts an access token only if it verifies, its session is still live and
+// belongs to its subject, and its id has not been revoked. Store failures are returned as
+// they are (the caller fails closed), never as ErrInvalid.
+func (s *Service) VerifyAccess(ctx context.Context, raw string) (*AccessClaims, *sessions.Session, error) {
+	c, err := s.ParseAccess(raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := s.sessions.Get(ctx, c.Session)
+	if errors.Is(err, sessions.ErrInvalid) {
+		return nil, nil, fmt.Errorf("%w: session ended", ErrInvalid)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if sess.UserID != c.Subject {
+		return nil, nil, fmt.Errorf("%w: session of another subject", ErrInvalid)
+	}
+	revoked, err := s.revoked.IsRevoked(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if revoked {
+		return nil, nil, fmt.Errorf("%w: token revoked", ErrInvalid)
+	}
+	return c, sess, nil
+}

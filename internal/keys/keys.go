@@ -122,7 +122,9 @@ func NewManager(store Store, kek []byte, cfg Config, now func() time.Time) (*Man
 // Config returns the effective configuration.
 func (m *Manager) Config() Config { return m.cfg }
 
-func aad(id string, alg jws.Algorithm) []byte { return []byte("gatehouse signing key v1\x00" + id + "\x00" + string(alg)) }
+func aad(id string, alg jws.Algorithm) []byte {
+	return []byte("gatehouse signing key v1\x00" + id + "\x00" + string(alg))
+}
 
 func (m *Manager) seal(id string, alg jws.Algorithm, priv crypto.Signer) ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(priv)

@@ -123,6 +123,22 @@ func BenchmarkLogin(b *testing.B) {
 	}
 	hashTime := time.Since(t0) / single
 	limit := float64(runtime.GOMAXPROCS(0)) / hashTime.Seconds()
+	// All cores hashing at once, no HTTP: concurrent argon2id runs contend for memory
+	// bandwidth, so this is what the machine can really do.
+	t0 = time.Now()
+	var hw sync.WaitGroup
+	procs := runtime.GOMAXPROCS(0)
+	for range procs {
+		hw.Add(1)
+		go func() {
+			defer hw.Done()
+			for range single {
+				h.Hash(context.Background(), goodPassword)
+			}
+		}()
+	}
+	hw.Wait()
+	parallelLimit := float64(procs*single) / time.Since(t0).Seconds()
 
 	login := func(client *http.Client, i int) int {
 		body := fmt.Sprintf(`{"email":"u%d@example.com","password":%q}`, i%accounts, goodPassword)
@@ -158,7 +174,8 @@ func BenchmarkLogin(b *testing.B) {
 		rate := total / time.Since(start).Seconds()
 		b.ReportMetric(hashTime.Seconds()*1000, "argon2id-ms")
 		b.ReportMetric(rate, "logins/s")
-		b.ReportMetric(rate/limit, "ratio(goal≥0.90)")
+		b.ReportMetric(rate/limit, "ratio-to-cores÷hash(goal≥0.90)")
+		b.ReportMetric(rate/parallelLimit, "ratio-to-parallel-hashing")
 
 		// 150 at once: memory stays bounded by the hashing slots.
 		runtime.GC()

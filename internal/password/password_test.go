@@ -243,3 +243,17 @@ func BenchmarkHash(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHashParallel is the raw hashing throughput of all cores together (no HTTP, no
+// store): what a login benchmark can at best approach. Two argon2id computations of 19 MiB
+// each contend for memory bandwidth, so this is below cores ÷ single-hash time.
+func BenchmarkHashParallel(b *testing.B) {
+	h, _ := New(Config{Params: DefaultParams, QueueSize: 1024, QueueTimeout: time.Minute})
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
+				b.Error(err)
+			}
+		}
+	})
+}

@@ -10,6 +10,9 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 )
 
+// streamPath is the one long-lived route: no request deadline applies to it.
+const streamPath = "/v1/revocations/stream"
+
 type ctxKey int
 
 const requestIDKey ctxKey = iota
@@ -51,7 +54,10 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 
-		ctx, cancel := context.WithTimeout(context.WithValue(r.Context(), requestIDKey, id), s.cfg.RequestTimeout)
+		ctx, cancel := context.WithValue(r.Context(), requestIDKey, id), context.CancelFunc(func() {})
+		if r.URL.Path != streamPath { // the event stream lives as long as its client
+			ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
+		}
 		defer cancel()
 		r = r.WithContext(ctx)
 		sw := &statusWriter{ResponseWriter: w}

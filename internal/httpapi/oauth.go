@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -278,7 +279,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	case tokens.LooksLikeJWT(tok):
 		c, err := s.cfg.Tokens.ParseAccess(tok)
 		if err == nil {
-			if err := s.cfg.Sessions.RevokeTokenID(r.Context(), c.ID, c.Subject, c.Session, time.Unix(c.Expiry, 0).Add(s.cfg.Tokens.Config().Leeway)); err != nil {
+			if err := s.cfg.Sessions.RevokeTokenID(r.Context(), c.ID, c.Subject, time.Unix(c.Expiry, 0).Add(s.cfg.Tokens.Config().Leeway)); err != nil {
 				return err
 			}
 		}
@@ -305,33 +306,125 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// revocationEntry is one entry of the feed (DESIGN.md §2): a session (sid) or one access
+// token (jti) that ended, and until when it matters.
+type revocationEntry struct {
+	SID   string `json:"sid,omitempty"`
+	JTI   string `json:"jti,omitempty"`
+	Sub   string `json:"sub,omitempty"`
+	Until int64  `json:"until"`
+}
+
+func toEntry(e sessions.Revocation) revocationEntry {
+	return revocationEntry{SID: e.SessionID, JTI: e.TokenID, Sub: e.UserID, Until: e.Until.Unix()}
+}
+
+func parseCursor(v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	c, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || c < 0 {
+		return 0, errorf(http.StatusBadRequest, codeInvalidRequest, "cursor must be a value from a previous answer")
+	}
+	return c, nil
+}
+
 // revocations is GET /v1/revocations?after=<cursor>: the revocation feed for resource
 // servers (management key).
 func (s *Server) revocations(w http.ResponseWriter, r *http.Request) error {
-	var cursor int64
-	if a := r.URL.Query().Get("after"); a != "" {
-		var err error
-		if cursor, err = strconv.ParseInt(a, 10, 64); err != nil || cursor < 0 {
-			return errorf(http.StatusBadRequest, codeInvalidRequest, "after must be a cursor from a previous answer")
-		}
+	cursor, err := parseCursor(r.URL.Query().Get("after"))
+	if err != nil {
+		return err
 	}
 	list, err := s.cfg.Sessions.RevocationsAfter(r.Context(), cursor, 1000)
 	if err != nil {
 		return err
 	}
-	type entry struct {
-		SID   string `json:"sid,omitempty"`
-		JTI   string `json:"jti,omitempty"`
-		Sub   string `json:"sub,omitempty"`
-		Until int64  `json:"until"`
-	}
-	out := make([]entry, 0, len(list))
+	out := make([]revocationEntry, 0, len(list))
 	for _, e := range list {
-		out = append(out, entry{SID: e.SessionID, JTI: e.TokenID, Sub: e.UserID, Until: e.Until.Unix()})
+		out = append(out, toEntry(e))
 		cursor = e.Cursor
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "cursor": strconv.FormatInt(cursor, 10)})
 	return nil
+}
+
+// streamHeartbeat is how often an idle revocation stream sends a comment line, so that
+// proxies keep it open and clients can tell a quiet feed from a dead one.
+var streamHeartbeat = 15 * time.Second
+
+// revocationStream is GET /v1/revocations/stream: the feed as Server-Sent Events. Each entry
+// is an event "revocation" whose id is its cursor, so a client that reconnects with
+// Last-Event-ID (or ?after=) misses nothing. Entries are pushed as revocations happen (at
+// once for this instance, within 250 ms for others).
+func (s *Server) revocationStream(w http.ResponseWriter, r *http.Request) error {
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		last = r.URL.Query().Get("after")
+	}
+	cursor, err := parseCursor(last)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	// Subscribe before the first read so that nothing revoked in between is missed.
+	notify, cancel := s.cfg.Sessions.Subscribe()
+	defer cancel()
+	list, err := s.cfg.Sessions.RevocationsAfter(ctx, cursor, 1000)
+	if err != nil {
+		return err // before any byte is written: a normal error answer
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "retry: 1000\n\n")
+	send := func(list []sessions.Revocation) error {
+		for _, e := range list {
+			b, _ := json.Marshal(toEntry(e))
+			if _, err := fmt.Fprintf(w, "id: %d\nevent: revocation\ndata: %s\n\n", e.Cursor, b); err != nil {
+				return err
+			}
+			cursor = e.Cursor
+		}
+		return rc.Flush()
+	}
+	if err := send(list); err != nil {
+		return nil
+	}
+	beat := time.NewTicker(streamHeartbeat)
+	defer beat.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-beat.C:
+			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil || rc.Flush() != nil {
+				return nil
+			}
+		case <-notify:
+			for {
+				list, err := s.cfg.Sessions.RevocationsAfter(ctx, cursor, 1000)
+				if err != nil {
+					// The stream cannot carry an error status any more: end it, and let the
+					// client reconnect (and fail closed by its own staleness rule).
+					s.log.WarnContext(ctx, "revocation stream ended", "request_id", requestID(ctx), "err", err)
+					return nil
+				}
+				if err := send(list); err != nil {
+					return nil
+				}
+				if len(list) < 1000 {
+					break
+				}
+			}
+		}
+	}
 }
 
 func (s *Server) adminKeys(w http.ResponseWriter, r *http.Request) error {

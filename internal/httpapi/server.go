@@ -120,6 +120,7 @@ func (s *Server) routes() {
 	s.handle("POST /oauth/revoke", s.revoke)
 	s.handle("GET /oauth/userinfo", s.userinfo)
 	s.handle("GET /v1/revocations", s.admin(s.revocations))
+	s.handle("GET /v1/revocations/stream", s.admin(s.revocationStream))
 }
 
 // dispatch routes r, answering unknown paths and wrong methods with the JSON error shape

@@ -113,9 +113,42 @@ func (m *Manager) FollowRevocations(ctx context.Context, interval time.Duration)
 				}
 				cursor = e.Cursor
 			}
+			if len(entries) > 0 {
+				m.notify()
+			}
 			if len(entries) < 1000 {
 				break
 			}
 		}
 	}
+}
+
+// Subscribe returns a channel that receives a signal whenever new revocation entries may be
+// in the log: at once for revocations made through this Manager, and within one
+// FollowRevocations interval for those of other processes. Signals coalesce; the subscriber
+// reads the log (RevocationsAfter) to see what changed. cancel releases the subscription.
+func (m *Manager) Subscribe() (ch <-chan struct{}, cancel func()) {
+	c := make(chan struct{}, 1)
+	m.subMu.Lock()
+	if m.subs == nil {
+		m.subs = make(map[chan struct{}]struct{})
+	}
+	m.subs[c] = struct{}{}
+	m.subMu.Unlock()
+	return c, func() {
+		m.subMu.Lock()
+		delete(m.subs, c)
+		m.subMu.Unlock()
+	}
+}
+
+func (m *Manager) notify() {
+	m.subMu.Lock()
+	for c := range m.subs {
+		select {
+		case c <- struct{}{}:
+		default: // a signal is already pending
+		}
+	}
+	m.subMu.Unlock()
 }

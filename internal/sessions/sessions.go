@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -147,6 +148,9 @@ type Manager struct {
 	refreshGrace time.Duration
 
 	cache *cache
+
+	subMu sync.Mutex
+	subs  map[chan struct{}]struct{}
 }
 
 // NewManager returns a Manager over store. now is the clock (time.Now in production).
@@ -314,9 +318,14 @@ func (m *Manager) Get(ctx context.Context, id string) (*Session, error) {
 	return &cp, nil
 }
 
-// RevokeTokenID records that one access token (by jti) is revoked until it expires.
-func (m *Manager) RevokeTokenID(ctx context.Context, jti, userID, sessionID string, until time.Time) error {
-	return m.store.RevokeTokenID(ctx, Revocation{TokenID: jti, UserID: userID, SessionID: sessionID, Until: until})
+// RevokeTokenID records that one access token (by jti) is revoked until it expires. The
+// entry names no session: consumers of the feed must not end the session for it.
+func (m *Manager) RevokeTokenID(ctx context.Context, jti, userID string, until time.Time) error {
+	err := m.store.RevokeTokenID(ctx, Revocation{TokenID: jti, UserID: userID, Until: until})
+	if err == nil {
+		m.notify()
+	}
+	return err
 }
 
 // IsRevoked reports whether an access-token id has been revoked.
@@ -329,6 +338,9 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 	m.cache.evict(id)
 	err := m.store.DeleteSession(ctx, id, m.now().Add(m.cfg.RevocationRetention))
 	m.cache.evict(id) // a concurrent Validate may have cached it meanwhile
+	if err == nil {
+		m.notify()
+	}
 	return err
 }
 
@@ -337,6 +349,9 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 func (m *Manager) RevokeUser(ctx context.Context, userID, except string) ([]string, error) {
 	ids, err := m.store.DeleteUserSessions(ctx, userID, except, m.now().Add(m.cfg.RevocationRetention))
 	m.cache.evictUser(userID, except)
+	if len(ids) > 0 {
+		m.notify()
+	}
 	return ids, err
 }
 

@@ -17,11 +17,17 @@ type credentials struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
 	Delivery string `json:"delivery"`
+	// RefreshCookie (token delivery only) puts the refresh token in an HttpOnly cookie
+	// instead of the body: for browser apps, which keep the access token in memory.
+	RefreshCookie bool `json:"refresh_cookie"`
 }
 
 func (c *credentials) check() error {
 	if err := required("email", c.Email, "password", c.Password); err != nil {
 		return err
+	}
+	if c.RefreshCookie && c.Delivery != "token" {
+		return errorf(http.StatusBadRequest, codeInvalidRequest, `refresh_cookie needs "delivery": "token"`)
 	}
 	switch c.Delivery {
 	case "", "cookie", "token":
@@ -41,7 +47,7 @@ func (c *credentials) client(base accounts.Client) accounts.Client {
 // deliver answers a successful sign-in the way the client asked.
 func (s *Server) deliver(w http.ResponseWriter, r *http.Request, in *credentials, res *accounts.Result, status int) error {
 	if in.Delivery == "token" {
-		return s.deliverTokens(w, r, res, status)
+		return s.deliverTokens(w, r, res, status, in.RefreshCookie)
 	}
 	s.deliverSession(w, res, status)
 	return nil
@@ -220,6 +226,9 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in.Scope != accounts.ScopeOthers {
 		http.SetCookie(w, s.sessionCookie("", time.Time{}))
+		if _, err := r.Cookie(s.refreshCookie); err == nil {
+			http.SetCookie(w, s.makeRefreshCookie("", time.Time{}))
+		}
 	}
 	writeJSON(w, http.StatusNoContent, nil)
 	return nil

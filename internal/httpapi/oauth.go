@@ -55,15 +55,32 @@ func (s *Server) issueTokens(r *http.Request, res *accounts.Result) (*tokenRespo
 	}, nil
 }
 
-// deliverTokens answers a token-delivery sign-in.
-func (s *Server) deliverTokens(w http.ResponseWriter, r *http.Request, res *accounts.Result, status int) error {
+// deliverTokens answers a token-delivery sign-in. With inCookie, the refresh token goes in
+// an HttpOnly cookie rather than the body.
+func (s *Server) deliverTokens(w http.ResponseWriter, r *http.Request, res *accounts.Result, status int, inCookie bool) error {
 	tr, err := s.issueTokens(r, res)
 	if err != nil {
 		return err
 	}
 	tr.ExpiresIn = int(s.cfg.Tokens.Config().AccessTTL.Seconds())
+	if inCookie {
+		http.SetCookie(w, s.makeRefreshCookie(tr.RefreshToken, res.Session.ExpiresAt))
+		tr.RefreshToken = ""
+	}
 	writeJSON(w, status, tr)
 	return nil
+}
+
+// makeRefreshCookie is the browser home of a refresh token: __Host-, Secure, HttpOnly,
+// SameSite=Strict (it is only ever sent to our own token endpoint by our own pages).
+func (s *Server) makeRefreshCookie(value string, expires time.Time) *http.Cookie {
+	c := &http.Cookie{Name: s.refreshCookie, Value: value, Path: "/", Secure: !s.cfg.InsecureDevCookies, HttpOnly: true, SameSite: http.SameSiteStrictMode}
+	if value == "" {
+		c.MaxAge = -1
+	} else {
+		c.Expires = expires.UTC()
+	}
+	return c
 }
 
 // formParams parses an OAuth request body (RFC 6749 §3.2: form-encoded, each parameter at
@@ -127,7 +144,12 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return errorf(http.StatusBadRequest, codeUnsupportedGrant, "grant_type %q is not supported", truncate(form.Get("grant_type"), 64))
 	}
-	rt := form.Get("refresh_token")
+	rt, fromCookie := form.Get("refresh_token"), false
+	if rt == "" {
+		if c, err := r.Cookie(s.refreshCookie); err == nil && c.Value != "" {
+			rt, fromCookie = c.Value, true
+		}
+	}
 	if rt == "" {
 		return errorf(http.StatusBadRequest, codeInvalidRequest, "refresh_token is required")
 	}
@@ -141,6 +163,10 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	tr, err := s.issueTokens(r, res)
 	if err != nil {
 		return err
+	}
+	if fromCookie {
+		http.SetCookie(w, s.makeRefreshCookie(tr.RefreshToken, res.Session.ExpiresAt))
+		tr.RefreshToken = ""
 	}
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, tr)

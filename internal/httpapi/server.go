@@ -45,6 +45,8 @@ type Server struct {
 	mux     *http.ServeMux
 	handler http.Handler
 	cookie  string
+	// refreshCookie is the name of the refresh-token cookie of browser token delivery.
+	refreshCookie string
 }
 
 // SessionCookie is the name of the session cookie (DESIGN.md §1).
@@ -61,9 +63,9 @@ func New(cfg Config) *Server {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(nil)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), cookie: SessionCookie}
+	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), cookie: SessionCookie, refreshCookie: RefreshCookie}
 	if cfg.InsecureDevCookies {
-		s.cookie = devSessionCookie
+		s.cookie, s.refreshCookie = devSessionCookie, "gh_refresh"
 	}
 	s.routes()
 	cop := http.NewCrossOriginProtection()

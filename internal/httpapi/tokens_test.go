@@ -332,3 +332,44 @@ func TestForgedTokensRefused(t *testing.T) {
 }
 
 func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestBrowserTokenDeliveryWithRefreshCookie(t *testing.T) {
+	e := newEnv(t)
+	e.signup("a@example.com")
+	r := e.do("POST", "/v1/login", map[string]any{"email": "a@example.com", "password": goodPassword, "delivery": "token", "refresh_cookie": true})
+	r.wantStatus(t, http.StatusOK)
+	if _, has := r.json(t)["refresh_token"]; has {
+		t.Fatal("refresh token in the body although a cookie was asked for")
+	}
+	raw := r.Header.Get("Set-Cookie")
+	for _, attr := range []string{"__Host-gh_refresh=ghr_", "Path=/", "Secure", "HttpOnly", "SameSite=Strict"} {
+		if !strings.Contains(raw, attr) {
+			t.Fatalf("refresh cookie %q lacks %q", raw, attr)
+		}
+	}
+	var rc *http.Cookie
+	for _, c := range r.Cookies() {
+		if c.Name == "__Host-gh_refresh" {
+			rc = c
+		}
+	}
+	// The token endpoint takes the cookie when the body has no refresh_token, and rotates it.
+	r2 := e.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"gatehouse"}}, "Cookie", rc.Name+"="+rc.Value)
+	r2.wantStatus(t, http.StatusOK)
+	if _, has := r2.json(t)["refresh_token"]; has {
+		t.Fatal("rotated refresh token leaked into the body")
+	}
+	var next *http.Cookie
+	for _, c := range r2.Cookies() {
+		if c.Name == "__Host-gh_refresh" {
+			next = c
+		}
+	}
+	if next == nil || next.Value == rc.Value {
+		t.Fatal("refresh cookie not rotated")
+	}
+	// Cross-site requests cannot ride the cookie.
+	e.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"gatehouse"}},
+		"Cookie", next.Name+"="+next.Value, "Sec-Fetch-Site", "cross-site").wantError(t, 403, "cross_origin_request")
+	e.do("POST", "/v1/login", map[string]any{"email": "a@example.com", "password": goodPassword, "refresh_cookie": true}).wantError(t, 400, "invalid_request")
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -122,4 +123,47 @@ func userCmd(ctx context.Context, e runEnv) error {
 		fmt.Fprint(e.stderr, userUsage)
 		return fmt.Errorf("user: unknown subcommand %q", sub)
 	}
+}
+
+// keysCmd lists the signing keys or rotates them at once (the emergency rotation: tokens
+// signed by the old keys stop verifying; users refresh or sign in again).
+func keysCmd(ctx context.Context, e runEnv) error {
+	if len(e.args) == 0 || (e.args[0] != "list" && e.args[0] != "rotate") {
+		fmt.Fprint(e.stderr, "usage: gatehouse keys list|rotate [serve flags]\n")
+		return errors.New("keys: want list or rotate")
+	}
+	cfg, _, err := loadConfig("keys "+e.args[0], e.args[1:], e.getenv)
+	if err != nil {
+		return err
+	}
+	a, err := open(ctx, cfg, newLogger(e.stderr, cfg.LogLevel))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if e.args[0] == "rotate" {
+		kid, err := a.keys.RotateNow(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "new active key %s; every other key is retired (running servers pick this up within 30 s)\n", kid)
+		return nil
+	}
+	if err := a.keys.Maintain(ctx); err != nil {
+		return err
+	}
+	list, err := a.keys.List(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tALG\tSTATE\tACTIVE FROM\tRETIRES")
+	for _, k := range list {
+		ret := "-"
+		if k.RetireAt != nil {
+			ret = k.RetireAt.Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State, k.ActiveAt.Format(time.RFC3339), ret)
+	}
+	return tw.Flush()
 }

@@ -37,6 +37,17 @@ type Config struct {
 	HashQueue       int      `json:"hash_queue"`
 	ShutdownTimeout Duration `json:"shutdown_timeout"`
 
+	// SigningAlgorithm is the algorithm of new signing keys: EdDSA (default), ES256 or RS256.
+	SigningAlgorithm string `json:"signing_algorithm"`
+	// AccessTokenTTL is the access-token lifetime (default 10m, at most 1h).
+	AccessTokenTTL Duration `json:"access_token_ttl"`
+	// RefreshGrace is how long a just-rotated refresh token still yields the same successor
+	// (default 30s, at most 5m).
+	RefreshGrace Duration `json:"refresh_grace"`
+	// KeyRotation is how old the active signing key gets before a successor is published
+	// (default 720h).
+	KeyRotation Duration `json:"key_rotation"`
+
 	trusted []netip.Prefix
 }
 
@@ -63,6 +74,10 @@ func defaultConfig() Config {
 		SessionIdleTimeout:     Duration(7 * 24 * time.Hour),
 		SessionAbsoluteTimeout: Duration(30 * 24 * time.Hour),
 		ShutdownTimeout:        Duration(20 * time.Second),
+		SigningAlgorithm:       "EdDSA",
+		AccessTokenTTL:         Duration(10 * time.Minute),
+		RefreshGrace:           Duration(30 * time.Second),
+		KeyRotation:            Duration(30 * 24 * time.Hour),
 	}
 }
 
@@ -107,6 +122,7 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	set(&cfg.RedisURL, "GATEHOUSE_REDIS_URL", *redisURL)
 	set(&cfg.AdminKey, "GATEHOUSE_ADMIN_KEY", "")
 	set(&cfg.LogLevel, "GATEHOUSE_LOG_LEVEL", *logLevel)
+	set(&cfg.SigningAlgorithm, "GATEHOUSE_SIGNING_ALGORITHM", "")
 	if v := getenv("GATEHOUSE_INSECURE_DEV"); v != "" {
 		cfg.InsecureDev = v == "1" || strings.EqualFold(v, "true")
 	}
@@ -173,6 +189,20 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionAbsoluteTimeout < c.SessionIdleTimeout {
 		bad("session_absolute_timeout must not be shorter than session_idle_timeout")
+	}
+	switch c.SigningAlgorithm {
+	case "EdDSA", "ES256", "RS256":
+	default:
+		bad("signing_algorithm %q: want EdDSA, ES256 or RS256", c.SigningAlgorithm)
+	}
+	if c.AccessTokenTTL < Duration(time.Minute) || c.AccessTokenTTL > Duration(time.Hour) {
+		bad("access_token_ttl must be between 1m and 1h")
+	}
+	if c.RefreshGrace < 0 || c.RefreshGrace > Duration(5*time.Minute) {
+		bad("refresh_grace must be between 0s and 5m")
+	}
+	if c.KeyRotation < Duration(time.Hour) {
+		bad("key_rotation must be at least 1h")
 	}
 	if c.HashConcurrency < 0 || c.HashQueue < 0 {
 		bad("hash_concurrency and hash_queue must not be negative")

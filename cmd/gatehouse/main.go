@@ -4,6 +4,7 @@
 //	gatehouse serve     run the server
 //	gatehouse migrate   apply database migrations
 //	gatehouse user      create, list and disable users
+//	gatehouse keys      list signing keys, rotate them now
 package main
 
 import (
@@ -41,6 +42,7 @@ commands:
   serve     run the server (see "gatehouse serve -h")
   migrate   apply pending database migrations
   user      manage users: create, list, disable
+  keys      signing keys: list, rotate (emergency: old keys stop verifying at once)
 `
 
 func run(ctx context.Context, e runEnv) error {
@@ -57,6 +59,8 @@ func run(ctx context.Context, e runEnv) error {
 		return migrate(ctx, e)
 	case "user":
 		return userCmd(ctx, e)
+	case "keys":
+		return keysCmd(ctx, e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return nil

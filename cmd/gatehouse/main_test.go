@@ -220,12 +220,12 @@ func TestGracefulShutdown(t *testing.T) {
 }
 
 func TestConfigReportsEveryProblem(t *testing.T) {
-	env := map[string]string{"GATEHOUSE_ISSUER": "ftp://x", "GATEHOUSE_LOG_LEVEL": "loud", "GATEHOUSE_ADMIN_KEY": "short", "GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8,not-an-ip"}
+	env := map[string]string{"GATEHOUSE_SIGNING_ALGORITHM": "HS256", "GATEHOUSE_ISSUER": "ftp://x", "GATEHOUSE_LOG_LEVEL": "loud", "GATEHOUSE_ADMIN_KEY": "short", "GATEHOUSE_TRUSTED_PROXIES": "10.0.0.0/8,not-an-ip"}
 	_, _, err := loadConfig("serve", []string{"--addr", "nope"}, func(k string) string { return env[k] })
 	if err == nil {
 		t.Fatal("bad config accepted")
 	}
-	for _, want := range []string{"addr", "issuer", "log-level", "GATEHOUSE_ADMIN_KEY", "not-an-ip"} {
+	for _, want := range []string{"addr", "issuer", "log-level", "GATEHOUSE_ADMIN_KEY", "not-an-ip", "signing_algorithm"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
@@ -290,6 +290,15 @@ func TestUserCommands(t *testing.T) {
 	}
 	if err := runCmd("", "migrate", "--data-dir", dir); err != nil || !strings.Contains(out.String(), "up to date") {
 		t.Fatalf("migrate: %v %s", err, out.String())
+	}
+	if err := runCmd("", "keys", "list", "--data-dir", dir); err != nil || !strings.Contains(out.String(), "active") {
+		t.Fatalf("keys list: %v %s", err, out.String())
+	}
+	if err := runCmd("", "keys", "rotate", "--data-dir", dir); err != nil || !strings.Contains(out.String(), "new active key") {
+		t.Fatalf("keys rotate: %v %s", err, out.String())
+	}
+	if err := runCmd("", "keys", "list", "--data-dir", dir); err != nil || strings.Count(out.String(), "active") != 1 {
+		t.Fatalf("after rotate: %v %s", err, out.String())
 	}
 	if err := runCmd("", "bogus"); err == nil {
 		t.Fatal("unknown command accepted")

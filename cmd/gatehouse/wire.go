@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
+	"github.com/gatehouse-auth/gatehouse/jws"
 )
 
 // app is the wired set of components shared by the subcommands.
@@ -66,9 +67,12 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	now := time.Now
+	accessTTL := time.Duration(cfg.AccessTokenTTL)
 	sm := sessions.NewManager(db, sessions.Config{
 		IdleTimeout:     time.Duration(cfg.SessionIdleTimeout),
 		AbsoluteTimeout: time.Duration(cfg.SessionAbsoluteTimeout),
+		// Revocation entries outlive the longest access token, plus verifiers' leeway.
+		RevocationRetention: accessTTL + 5*time.Minute,
 	}, now)
 	// The refresh-token MAC key is derived from the key-encryption key: never in the database.
 	refreshKey, err := hkdf.Key(sha256.New, kek, nil, "gatehouse refresh-token key v1", 32)
@@ -76,13 +80,17 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
-	sm.WithRefresh(refreshKey, sessions.DefaultRefreshGrace)
-	km, err := keys.NewManager(db, kek, keys.Config{}, now)
+	sm.WithRefresh(refreshKey, time.Duration(cfg.RefreshGrace))
+	km, err := keys.NewManager(db, kek, keys.Config{
+		Algorithm:        jws.Algorithm(cfg.SigningAlgorithm),
+		RotateEvery:      time.Duration(cfg.KeyRotation),
+		MaxTokenLifetime: accessTTL + 5*time.Minute, // access and ID tokens, plus leeway
+	}, now)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	ts := tokens.New(km, km, sm, sm, tokens.Config{Issuer: cfg.Issuer}, now)
+	ts := tokens.New(km, km, sm, sm, tokens.Config{Issuer: cfg.Issuer, AccessTTL: accessTTL, IDTTL: accessTTL}, now)
 	al := audit.NewLog(db, now)
 	limiter, err := ratelimit.NewLimiter(ratelimit.NewMemory(0), ratelimit.DefaultPolicy(), now)
 	if err != nil {

@@ -373,3 +373,21 @@ func TestBrowserTokenDeliveryWithRefreshCookie(t *testing.T) {
 		"Cookie", next.Name+"="+next.Value, "Sec-Fetch-Site", "cross-site").wantError(t, 403, "cross_origin_request")
 	e.do("POST", "/v1/login", map[string]any{"email": "a@example.com", "password": goodPassword, "refresh_cookie": true}).wantError(t, 400, "invalid_request")
 }
+
+// TestTokenEndpointsFailClosed: with the store gone no endpoint mints, refreshes or vouches
+// for anything.
+func TestTokenEndpointsFailClosed(t *testing.T) {
+	e := newEnv(t)
+	e.signup("a@example.com")
+	ts := e.tokenLogin("a@example.com")
+	e.db.Close()
+	e.refresh(ts.Refresh).wantError(t, 503, "temporarily_unavailable")
+	e.form("/oauth/revoke", url.Values{"token": {ts.Refresh}, "client_id": {"gatehouse"}}).wantError(t, 503, "temporarily_unavailable")
+	e.do("POST", "/v1/login", map[string]string{"email": "a@example.com", "password": goodPassword, "delivery": "token"}).wantError(t, 503, "temporarily_unavailable")
+	e.do("GET", "/v1/revocations", nil, asAdmin()...).wantError(t, 503, "temporarily_unavailable")
+	e.do("GET", "/v1/revocations/stream", nil, asAdmin()...).wantError(t, 503, "temporarily_unavailable")
+	r := e.do("GET", "/oauth/userinfo", nil, withBearer(ts.Access)...)
+	if r.StatusCode == 200 {
+		t.Fatalf("userinfo answered 200 with the store down: %s", r.body)
+	}
+}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/clock"
+
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
@@ -30,18 +32,6 @@ import (
 const testIssuer = "http://gatehouse.test"
 
 const adminKey = "gh_mk_test-management-key-0123456789abcdef"
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // countingHasher counts every password-hash computation (real or dummy).
 type countingHasher struct {
@@ -80,7 +70,7 @@ type env struct {
 	srv    *httptest.Server
 	db     *sqlite.DB
 	path   string
-	clock  *clock
+	clock  *clock.Fake
 	hasher *countingHasher
 	keys   *keys.Manager
 	tokens *tokens.Service
@@ -97,7 +87,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	e := &env{t: t, db: db, path: path, clock: &clock{t: time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)},
+	e := &env{t: t, db: db, path: path, clock: clock.NewFake(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)),
 		hasher: &countingHasher{h: password.NewUnsafeFastHasherForTests()}, logs: &syncBuffer{}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	sm := sessions.NewManager(db, sessions.Config{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: 24 * time.Hour}, e.clock.Now).

@@ -5,30 +5,19 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/clock"
 
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/jws"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 var testCfg = keys.Config{RotateEvery: 24 * time.Hour, JWKSMaxAge: 10 * time.Minute, MaxTokenLifetime: 15 * time.Minute}
 
-func setup(t *testing.T, cfg keys.Config) (*keys.Manager, *sqlite.DB, *clock, []byte) {
+func setup(t *testing.T, cfg keys.Config) (*keys.Manager, *sqlite.DB, *clock.Fake, []byte) {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "g.db"))
 	if err != nil {
@@ -37,7 +26,7 @@ func setup(t *testing.T, cfg keys.Config) (*keys.Manager, *sqlite.DB, *clock, []
 	t.Cleanup(func() { db.Close() })
 	kek := make([]byte, 32)
 	rand.Read(kek)
-	c := &clock{t: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)}
+	c := clock.NewFake(time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC))
 	m, err := keys.NewManager(db, kek, cfg, c.Now)
 	if err != nil {
 		t.Fatal(err)

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/clock"
 
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
@@ -15,23 +16,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
 
-// clock is a manually moved time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type fixture struct {
 	db    *sqlite.DB
 	m     *sessions.Manager
-	clock *clock
+	clock *clock.Fake
 	user  string
 }
 
@@ -42,8 +30,8 @@ func newFixture(t *testing.T, cfg sessions.Config) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-	u := &users.User{ID: secret.NewID(), Email: "a@example.com", CreatedAt: c.t, UpdatedAt: c.t}
+	c := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	u := &users.User{ID: secret.NewID(), Email: "a@example.com", CreatedAt: c.Now(), UpdatedAt: c.Now()}
 	if err := db.CreateUser(context.Background(), u); err != nil {
 		t.Fatal(err)
 	}

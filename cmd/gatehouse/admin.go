@@ -15,12 +15,19 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
 
-func migrate(ctx context.Context, e runEnv) error {
-	cfg, _, err := loadConfig("migrate", e.args, e.getenv)
+// openFor loads the configuration of an operator command (with its own flags, if any) and
+// opens the store and components it works on.
+func openFor(ctx context.Context, e runEnv, name string, args []string, extra ...func(*flag.FlagSet)) (*app, *flag.FlagSet, error) {
+	cfg, fs, err := loadConfig(name, args, e.getenv, extra...)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	a, err := open(ctx, cfg, newLogger(e.stderr, cfg.LogLevel))
+	return a, fs, err
+}
+
+func migrate(ctx context.Context, e runEnv) error {
+	a, _, err := openFor(ctx, e, "migrate", e.args)
 	if err != nil {
 		return err
 	}
@@ -50,7 +57,7 @@ func userCmd(ctx context.Context, e runEnv) error {
 	var email, prefix string
 	var pwStdin, verified bool
 	var limit int
-	cfg, fs, err := loadConfig("user "+sub, e.args[1:], e.getenv, func(fs *flag.FlagSet) {
+	a, fs, err := openFor(ctx, e, "user "+sub, e.args[1:], func(fs *flag.FlagSet) {
 		fs.SetOutput(e.stderr)
 		fs.StringVar(&email, "email", "", "email address (create)")
 		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input (create)")
@@ -61,12 +68,8 @@ func userCmd(ctx context.Context, e runEnv) error {
 	if err != nil {
 		return err
 	}
-	positional := fs.Args()
-	a, err := open(ctx, cfg, newLogger(e.stderr, cfg.LogLevel))
-	if err != nil {
-		return err
-	}
 	defer a.Close()
+	positional := fs.Args()
 	cli := accounts.Client{IP: "cli", RateKey: "cli", UserAgent: "gatehouse-cli"}
 
 	switch sub {
@@ -132,11 +135,7 @@ func keysCmd(ctx context.Context, e runEnv) error {
 		fmt.Fprint(e.stderr, "usage: gatehouse keys list|rotate [serve flags]\n")
 		return errors.New("keys: want list or rotate")
 	}
-	cfg, _, err := loadConfig("keys "+e.args[0], e.args[1:], e.getenv)
-	if err != nil {
-		return err
-	}
-	a, err := open(ctx, cfg, newLogger(e.stderr, cfg.LogLevel))
+	a, _, err := openFor(ctx, e, "keys "+e.args[0], e.args[1:])
 	if err != nil {
 		return err
 	}

@@ -89,9 +89,9 @@ func serve(ctx context.Context, e runEnv) error {
 		e.listening(ln.Addr())
 	}
 
-	go sweep(ctx, a)
+	go every(ctx, 10*time.Minute, func() { sweep(ctx, a) })
+	go every(ctx, time.Minute, func() { maintainKeys(ctx, a) })
 	go a.sessions.FollowRevocations(ctx, 250*time.Millisecond)
-	go maintainKeys(ctx, a)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -112,40 +112,36 @@ func serve(ctx context.Context, e runEnv) error {
 	return nil
 }
 
-// sweep deletes expired sessions every ten minutes. Expiry itself is enforced on every check;
-// this only keeps the table small.
-func sweep(ctx context.Context, a *app) {
-	t := time.NewTicker(10 * time.Minute)
+// every runs fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := a.sessions.SweepRevocations(ctx); err != nil {
-				a.log.Warn("revocation sweep failed", "err", err)
-			}
-			if n, err := a.sessions.Sweep(ctx); err != nil {
-				a.log.Warn("session sweep failed", "err", err)
-			} else if n > 0 {
-				a.log.Info("expired sessions removed", "count", n)
-			}
+			fn()
 		}
 	}
 }
 
-// maintainKeys runs the staged key rotation every minute.
+// sweep deletes expired sessions and revocation entries. Expiry itself is enforced on every
+// check; this only keeps the tables small.
+func sweep(ctx context.Context, a *app) {
+	if _, err := a.sessions.SweepRevocations(ctx); err != nil {
+		a.log.Warn("revocation sweep failed", "err", err)
+	}
+	if n, err := a.sessions.Sweep(ctx); err != nil {
+		a.log.Warn("session sweep failed", "err", err)
+	} else if n > 0 {
+		a.log.Info("expired sessions removed", "count", n)
+	}
+}
+
+// maintainKeys runs the staged key rotation.
 func maintainKeys(ctx context.Context, a *app) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := a.keys.Maintain(ctx); err != nil {
-				a.log.Error("signing-key maintenance failed", "err", err)
-			}
-		}
+	if err := a.keys.Maintain(ctx); err != nil {
+		a.log.Error("signing-key maintenance failed", "err", err)
 	}
 }

@@ -11,7 +11,7 @@ var _ audit.Store = (*DB)(nil)
 
 // AppendEvent implements audit.Store.
 func (db *DB) AppendEvent(ctx context.Context, e *audit.Event) error {
-	err := db.write.QueryRowContext(ctx,
+	err := db.queryRow(ctx, true,
 		`INSERT INTO events (type, time, user_id, session_id, actor, ip, user_agent, outcome, reason)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		e.Type, toDB(e.Time), e.UserID, e.SessionID, e.Actor, e.IP, e.UserAgent, e.Outcome, e.Reason).Scan(&e.ID)
@@ -29,7 +29,7 @@ func (db *DB) ListEvents(ctx context.Context, f audit.Filter) ([]*audit.Event, e
 		where, args = append(where, "user_id = ?"), append(args, f.UserID)
 	}
 	args = append(args, f.Limit)
-	rows, err := db.read.QueryContext(ctx, `SELECT id, type, time, user_id, session_id, actor, ip, user_agent, outcome, reason
+	rows, err := db.query(ctx, false, `SELECT id, type, time, user_id, session_id, actor, ip, user_agent, outcome, reason
 		FROM events WHERE `+strings.Join(where, " AND ")+" ORDER BY id LIMIT ?", args...)
 	if err != nil {
 		return nil, unavailable(err)

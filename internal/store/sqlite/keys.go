@@ -12,14 +12,14 @@ var _ keys.Store = (*DB)(nil)
 
 // CreateSigningKey implements keys.Store.
 func (db *DB) CreateSigningKey(ctx context.Context, k *keys.SigningKey) error {
-	_, err := db.write.ExecContext(ctx, "INSERT INTO signing_keys (id, algorithm, private_key, created_at, active_at, retire_at) VALUES (?, ?, ?, ?, ?, ?)",
+	_, err := db.exec(ctx, "INSERT INTO signing_keys (id, algorithm, private_key, created_at, active_at, retire_at) VALUES (?, ?, ?, ?, ?, ?)",
 		k.ID, string(k.Algorithm), k.PrivateKey, toDB(k.CreatedAt), toDB(k.ActiveAt), toDB(k.RetireAt))
 	return unavailable(err)
 }
 
 // SigningKeys implements keys.Store.
 func (db *DB) SigningKeys(ctx context.Context) ([]*keys.SigningKey, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT id, algorithm, private_key, created_at, active_at, retire_at FROM signing_keys ORDER BY active_at, id")
+	rows, err := db.query(ctx, false, "SELECT id, algorithm, private_key, created_at, active_at, retire_at FROM signing_keys ORDER BY active_at, id")
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -41,7 +41,7 @@ func (db *DB) SigningKeys(ctx context.Context) ([]*keys.SigningKey, error) {
 
 // RetireSigningKeys implements keys.Store.
 func (db *DB) RetireSigningKeys(ctx context.Context, keep string, activeBefore, at time.Time) error {
-	_, err := db.write.ExecContext(ctx,
+	_, err := db.exec(ctx,
 		"UPDATE signing_keys SET retire_at = ? WHERE id != ? AND active_at < ? AND (retire_at = 0 OR retire_at > ?)",
 		toDB(at), keep, toDB(activeBefore), toDB(at))
 	return unavailable(err)

@@ -36,7 +36,7 @@ func (db *DB) CreateSession(ctx context.Context, s *sessions.Session) error {
 	if salt == nil {
 		salt = []byte{}
 	}
-	_, err := db.write.ExecContext(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := db.exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		s.ID, s.UserID, s.SecretHash, toDB(s.CreatedAt), toDB(s.LastSeenAt), toDB(s.ExpiresAt), toDB(s.AuthTime),
 		strings.Join(s.AMR, ","), s.IP, s.UserAgent, s.ClientID, s.Refresh.Gen, toDB(s.Refresh.RotatedAt), salt)
 	return unavailable(err)
@@ -44,7 +44,7 @@ func (db *DB) CreateSession(ctx context.Context, s *sessions.Session) error {
 
 // SessionByID implements sessions.Store.
 func (db *DB) SessionByID(ctx context.Context, id string) (*sessions.Session, error) {
-	s, err := scanSession(db.read.QueryRowContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE id = ?", id))
+	s, err := scanSession(db.queryRow(ctx, false, "SELECT "+sessionColumns+" FROM sessions WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, sessions.ErrNotFound
 	}
@@ -53,7 +53,7 @@ func (db *DB) SessionByID(ctx context.Context, id string) (*sessions.Session, er
 
 // TouchSession implements sessions.Store.
 func (db *DB) TouchSession(ctx context.Context, id string, at time.Time) error {
-	res, err := db.write.ExecContext(ctx, "UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE id = ?", toDB(at), id)
+	res, err := db.exec(ctx, "UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE id = ?", toDB(at), id)
 	return affected(res, err, sessions.ErrNotFound)
 }
 
@@ -107,14 +107,14 @@ func (db *DB) deleteSessions(ctx context.Context, where string, args []any, unti
 
 // RevokeTokenID implements sessions.Store.
 func (db *DB) RevokeTokenID(ctx context.Context, r sessions.Revocation) error {
-	_, err := db.write.ExecContext(ctx, "INSERT INTO revocations (session_id, token_id, user_id, until, created_at) VALUES (?, ?, ?, ?, ?)",
+	_, err := db.exec(ctx, "INSERT INTO revocations (session_id, token_id, user_id, until, created_at) VALUES (?, ?, ?, ?, ?)",
 		r.SessionID, r.TokenID, r.UserID, toDB(r.Until), toDB(time.Now()))
 	return unavailable(err)
 }
 
 // RevocationsAfter implements sessions.Store.
 func (db *DB) RevocationsAfter(ctx context.Context, cursor int64, now time.Time, limit int) ([]sessions.Revocation, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT id, session_id, token_id, user_id, until FROM revocations WHERE id > ? AND until >= ? ORDER BY id LIMIT ?",
+	rows, err := db.query(ctx, false, "SELECT id, session_id, token_id, user_id, until FROM revocations WHERE id > ? AND until >= ? ORDER BY id LIMIT ?",
 		cursor, toDB(now), limit)
 	if err != nil {
 		return nil, unavailable(err)
@@ -136,13 +136,13 @@ func (db *DB) RevocationsAfter(ctx context.Context, cursor int64, now time.Time,
 // LastRevocation implements sessions.Store.
 func (db *DB) LastRevocation(ctx context.Context) (int64, error) {
 	var n int64
-	err := db.read.QueryRowContext(ctx, "SELECT coalesce(max(id), 0) FROM revocations").Scan(&n)
+	err := db.queryRow(ctx, false, "SELECT coalesce(max(id), 0) FROM revocations").Scan(&n)
 	return n, unavailable(err)
 }
 
 // DeleteExpiredRevocations implements sessions.Store.
 func (db *DB) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int, error) {
-	res, err := db.write.ExecContext(ctx, "DELETE FROM revocations WHERE until < ?", toDB(now))
+	res, err := db.exec(ctx, "DELETE FROM revocations WHERE until < ?", toDB(now))
 	if err != nil {
 		return 0, unavailable(err)
 	}
@@ -152,7 +152,7 @@ func (db *DB) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int,
 
 // ListUserSessions implements sessions.Store.
 func (db *DB) ListUserSessions(ctx context.Context, userID string) ([]*sessions.Session, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id", userID)
+	rows, err := db.query(ctx, false, "SELECT "+sessionColumns+" FROM sessions WHERE user_id = ? ORDER BY created_at DESC, id", userID)
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -170,7 +170,7 @@ func (db *DB) ListUserSessions(ctx context.Context, userID string) ([]*sessions.
 
 // DeleteExpiredSessions implements sessions.Store.
 func (db *DB) DeleteExpiredSessions(ctx context.Context, now, idleCutoff time.Time) (int, error) {
-	res, err := db.write.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?", toDB(now), toDB(idleCutoff))
+	res, err := db.exec(ctx, "DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?", toDB(now), toDB(idleCutoff))
 	if err != nil {
 		return 0, unavailable(err)
 	}
@@ -181,7 +181,7 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, now, idleCutoff time.Ti
 // CountActiveSessions implements sessions.Store.
 func (db *DB) CountActiveSessions(ctx context.Context, now, idleCutoff time.Time) (int, error) {
 	var n int
-	err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM sessions WHERE expires_at > ? AND last_seen_at > ?", toDB(now), toDB(idleCutoff)).Scan(&n)
+	err := db.queryRow(ctx, false, "SELECT count(*) FROM sessions WHERE expires_at > ? AND last_seen_at > ?", toDB(now), toDB(idleCutoff)).Scan(&n)
 	return n, unavailable(err)
 }
 
@@ -190,7 +190,7 @@ func (db *DB) CountActiveSessions(ctx context.Context, now, idleCutoff time.Time
 func (db *DB) AdvanceRefresh(ctx context.Context, id string, from int64, at time.Time) (sessions.RefreshState, bool, error) {
 	var st sessions.RefreshState
 	var rotated int64
-	err := db.write.QueryRowContext(ctx,
+	err := db.queryRow(ctx, true,
 		`UPDATE sessions SET refresh_gen = refresh_gen + 1, refresh_rotated_at = ?, last_seen_at = max(last_seen_at, ?)
 		 WHERE id = ? AND refresh_gen = ? RETURNING refresh_gen, refresh_rotated_at, refresh_salt`,
 		toDB(at), toDB(at), id, from).Scan(&st.Gen, &rotated, &st.Salt)
@@ -201,7 +201,7 @@ func (db *DB) AdvanceRefresh(ctx context.Context, id string, from int64, at time
 	if !errors.Is(err, sql.ErrNoRows) {
 		return st, false, unavailable(err)
 	}
-	err = db.write.QueryRowContext(ctx, "SELECT refresh_gen, refresh_rotated_at, refresh_salt FROM sessions WHERE id = ?", id).
+	err = db.queryRow(ctx, true, "SELECT refresh_gen, refresh_rotated_at, refresh_salt FROM sessions WHERE id = ?", id).
 		Scan(&st.Gen, &rotated, &st.Salt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, false, sessions.ErrNotFound
@@ -213,6 +213,6 @@ func (db *DB) AdvanceRefresh(ctx context.Context, id string, from int64, at time
 // TokenRevoked implements sessions.Store.
 func (db *DB) TokenRevoked(ctx context.Context, jti string, now time.Time) (bool, error) {
 	var n int
-	err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM revocations WHERE token_id = ? AND until >= ?", jti, toDB(now)).Scan(&n)
+	err := db.queryRow(ctx, false, "SELECT count(*) FROM revocations WHERE token_id = ? AND until >= ?", jti, toDB(now)).Scan(&n)
 	return n > 0, unavailable(err)
 }

@@ -13,7 +13,7 @@ var _ store.Settings = (*DB)(nil)
 // Setting implements store.Settings.
 func (db *DB) Setting(ctx context.Context, name string) ([]byte, error) {
 	var v []byte
-	err := db.read.QueryRowContext(ctx, "SELECT value FROM settings WHERE name = ?", name).Scan(&v)
+	err := db.queryRow(ctx, false, "SELECT value FROM settings WHERE name = ?", name).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -22,10 +22,10 @@ func (db *DB) Setting(ctx context.Context, name string) ([]byte, error) {
 
 // PutSettingIfAbsent implements store.Settings.
 func (db *DB) PutSettingIfAbsent(ctx context.Context, name string, value []byte) ([]byte, error) {
-	if _, err := db.write.ExecContext(ctx, "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, value); err != nil {
+	if _, err := db.exec(ctx, "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING", name, value); err != nil {
 		return nil, unavailable(err)
 	}
 	var v []byte
-	err := db.write.QueryRowContext(ctx, "SELECT value FROM settings WHERE name = ?", name).Scan(&v)
+	err := db.queryRow(ctx, true, "SELECT value FROM settings WHERE name = ?", name).Scan(&v)
 	return v, unavailable(err)
 }

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -30,6 +31,63 @@ var migrationFS embed.FS
 type DB struct {
 	write *sql.DB
 	read  *sql.DB
+	stmts sync.Map // stmtKey -> *sql.Stmt: SQL is parsed once, not on every call
+}
+
+type stmtKey struct {
+	write bool
+	query string
+}
+
+// stmt returns the prepared statement for query on the read or write pool. If preparing
+// fails (a closed database), it returns nil and the caller runs the query unprepared, which
+// reports the error in the usual way.
+func (db *DB) stmt(ctx context.Context, write bool, query string) *sql.Stmt {
+	k := stmtKey{write, query}
+	if s, ok := db.stmts.Load(k); ok {
+		return s.(*sql.Stmt)
+	}
+	pool := db.read
+	if write {
+		pool = db.write
+	}
+	s, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := db.stmts.LoadOrStore(k, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt)
+	}
+	return s
+}
+
+func (db *DB) pool(write bool) *sql.DB {
+	if write {
+		return db.write
+	}
+	return db.read
+}
+
+func (db *DB) queryRow(ctx context.Context, write bool, query string, args ...any) *sql.Row {
+	if s := db.stmt(ctx, write, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return db.pool(write).QueryRowContext(ctx, query, args...)
+}
+
+func (db *DB) query(ctx context.Context, write bool, query string, args ...any) (*sql.Rows, error) {
+	if s := db.stmt(ctx, write, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return db.pool(write).QueryContext(ctx, query, args...)
+}
+
+func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if s := db.stmt(ctx, true, query); s != nil {
+		return s.ExecContext(ctx, args...)
+	}
+	return db.write.ExecContext(ctx, query, args...)
 }
 
 // Open opens (creating if needed) the database file at path and applies pending migrations.
@@ -65,6 +123,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		db.stmts.Delete(k)
+		return true
+	})
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 

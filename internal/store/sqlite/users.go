@@ -25,7 +25,7 @@ func scanUser(row interface{ Scan(...any) error }) (*users.User, error) {
 
 // CreateUser implements users.Store.
 func (db *DB) CreateUser(ctx context.Context, u *users.User) error {
-	_, err := db.write.ExecContext(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+	_, err := db.exec(ctx, "INSERT INTO users ("+userColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
 		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt))
 	if isUnique(err) {
 		return users.ErrEmailTaken
@@ -34,7 +34,7 @@ func (db *DB) CreateUser(ctx context.Context, u *users.User) error {
 }
 
 func (db *DB) userWhere(ctx context.Context, where string, arg any) (*users.User, error) {
-	u, err := scanUser(db.read.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE "+where, arg))
+	u, err := scanUser(db.queryRow(ctx, false, "SELECT "+userColumns+" FROM users WHERE "+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, users.ErrNotFound
 	}
@@ -53,7 +53,7 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*users.User, error
 
 // UpdateUser implements users.Store.
 func (db *DB) UpdateUser(ctx context.Context, u *users.User) error {
-	res, err := db.write.ExecContext(ctx,
+	res, err := db.exec(ctx,
 		"UPDATE users SET email = ?, email_verified = ?, password_hash = ?, disabled = ?, updated_at = ? WHERE id = ?",
 		u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.UpdatedAt), u.ID)
 	if isUnique(err) {
@@ -65,7 +65,7 @@ func (db *DB) UpdateUser(ctx context.Context, u *users.User) error {
 // DeleteUser implements users.Store. Sessions go with the user (ON DELETE CASCADE); callers
 // end them first (sessions.Manager.RevokeUser) so that their revocations are logged.
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
-	res, err := db.write.ExecContext(ctx, "DELETE FROM users WHERE id = ?", id)
+	res, err := db.exec(ctx, "DELETE FROM users WHERE id = ?", id)
 	return affected(res, err, users.ErrNotFound)
 }
 
@@ -89,7 +89,7 @@ func (db *DB) ListUsers(ctx context.Context, f users.ListFilter) ([]*users.User,
 	}
 	q += " ORDER BY id LIMIT ?"
 	args = append(args, f.Limit)
-	rows, err := db.read.QueryContext(ctx, q, args...)
+	rows, err := db.query(ctx, false, q, args...)
 	if err != nil {
 		return nil, unavailable(err)
 	}

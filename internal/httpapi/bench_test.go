@@ -338,3 +338,21 @@ func BenchmarkIntrospect(b *testing.B) {
 		b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "introspect/s")
 	}
 }
+
+// BenchmarkSessionHandler is the server-side CPU of GET /v1/session with a cookie, without
+// the network: the handler chain (middleware, routing, cache hit, JSON) per request.
+func BenchmarkSessionHandler(b *testing.B) {
+	e := newEnv(b)
+	c := e.signup("bench@example.com")
+	h := e.srv.Config.Handler
+	req := httptest.NewRequest("GET", "/v1/session", nil)
+	req.AddCookie(c)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}

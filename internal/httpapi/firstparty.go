@@ -195,7 +195,12 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, signedIn{User: toUserJSON(u), Session: s.toSessionJSON(sess, sess.ID)})
+	v := signedIn{User: toUserJSON(u), Session: s.toSessionJSON(sess, sess.ID)}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	w.Write(appendSignedIn(make([]byte, 0, 1024), &v))
 	return nil
 }
 

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,13 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
+
+	handles sync.Map // route+status -> routeMetrics: label hashing once per series, not per request
+}
+
+type routeMetrics struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // NewMetrics creates the HTTP collectors in reg (a fresh registry with Go and process
@@ -54,8 +62,21 @@ func (m *Metrics) observe(route string, status int, d time.Duration) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
+	type key struct {
+		route  string
+		status int
+	}
+	k := key{route, status}
+	h, ok := m.handles.Load(k)
+	if !ok {
+		h, _ = m.handles.LoadOrStore(k, routeMetrics{
+			count:   m.requests.WithLabelValues(route, strconv.Itoa(status)),
+			latency: m.latency.WithLabelValues(route),
+		})
+	}
+	rm := h.(routeMetrics)
+	rm.count.Inc()
+	rm.latency.Observe(d.Seconds())
 }
 
 // Login outcomes.

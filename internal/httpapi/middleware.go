@@ -4,14 +4,25 @@ import (
 	"context"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
-
-	"github.com/gatehouse-auth/gatehouse/internal/secret"
 )
 
 // streamPath is the one long-lived route: no request deadline applies to it.
 const streamPath = "/v1/revocations/stream"
+
+// requestIDs makes request ids: a random per-process prefix and a counter. Unique and cheap;
+// they are labels for logs, not secrets.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func (s *Server) nextRequestID() string {
+	return s.reqIDs.prefix + strconv.FormatUint(s.reqIDs.n.Add(1), 36)
+}
 
 type ctxKey int
 
@@ -43,7 +54,7 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if !validRequestID(id) {
-			id = secret.NewID()
+			id = s.nextRequestID()
 		}
 		h := w.Header()
 		h.Set("X-Request-Id", id)
@@ -72,7 +83,7 @@ func (s *Server) outer(next http.Handler) http.Handler {
 				}
 			}
 			route := r.Pattern
-			if route == "" {
+			if route == "" || route == "/" {
 				route = "unmatched"
 			}
 			s.cfg.Metrics.observe(route, sw.status, time.Since(start))

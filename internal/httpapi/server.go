@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 )
@@ -47,6 +49,7 @@ type Server struct {
 	cookie  string
 	// refreshCookie is the name of the refresh-token cookie of browser token delivery.
 	refreshCookie string
+	reqIDs        requestIDs
 }
 
 // SessionCookie is the name of the session cookie (DESIGN.md §1).
@@ -67,12 +70,13 @@ func New(cfg Config) *Server {
 	if cfg.InsecureDevCookies {
 		s.cookie, s.refreshCookie = devSessionCookie, "gh_refresh"
 	}
+	s.reqIDs.prefix = secret.NewID()[:10] + "-"
 	s.routes()
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusForbidden, codeCrossOrigin, "cross-origin request refused"))
 	}))
-	s.handler = s.outer(cop.Handler(http.HandlerFunc(s.dispatch)))
+	s.handler = s.outer(cop.Handler(s.mux))
 	return s
 }
 
@@ -91,6 +95,7 @@ func (s *Server) handle(pattern string, h handlerFunc) {
 }
 
 func (s *Server) routes() {
+	s.handle("/", s.notFound)
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
@@ -125,34 +130,24 @@ func (s *Server) routes() {
 	s.handle("GET /v1/revocations/stream", s.admin(s.revocationStream))
 }
 
-// dispatch routes r, answering unknown paths and wrong methods with the JSON error shape
-// instead of ServeMux's plain text.
-func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := s.mux.Handler(r); pattern == "" {
-		rec := &statusOnly{header: http.Header{}}
-		s.mux.ServeHTTP(rec, r)
-		if allow := rec.header.Get("Allow"); allow != "" {
-			w.Header().Set("Allow", allow)
+// notFound answers every request no route matches (registered as "/", the least specific
+// pattern): 405 with Allow when the path exists for other methods, else 404 — in the JSON
+// error shape instead of ServeMux's plain text. Routing happens once on the hot path.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) error {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
 		}
-		if rec.status == http.StatusMethodNotAllowed {
-			s.writeError(w, r, errorf(http.StatusMethodNotAllowed, codeMethod, "method %s is not allowed here", r.Method))
-			return
-		}
-		s.writeError(w, r, errorf(http.StatusNotFound, codeNotFound, "no such endpoint"))
-		return
 	}
-	s.mux.ServeHTTP(w, r)
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		return errorf(http.StatusMethodNotAllowed, codeMethod, "method %s is not allowed here", r.Method)
+	}
+	return errorf(http.StatusNotFound, codeNotFound, "no such endpoint")
 }
-
-// statusOnly records the status ServeMux would answer with, discarding the body.
-type statusOnly struct {
-	header http.Header
-	status int
-}
-
-func (s *statusOnly) Header() http.Header         { return s.header }
-func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
-func (s *statusOnly) WriteHeader(code int)        { s.status = code }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -22,32 +22,24 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
-// hammer sends GET requests to url from conc goroutines for d and returns requests/s. Every
-// answer must have status want.
-func hammer(b *testing.B, client *http.Client, url string, hdr []string, conc int, d time.Duration, want int) float64 {
+// drive runs do from conc goroutines for d and returns completed operations per second.
+// Any failed operation fails the benchmark: throughput with errors means nothing.
+func drive(b *testing.B, conc int, d time.Duration, do func(worker int) error) float64 {
 	b.Helper()
 	var n, bad atomic.Int64
+	var firstErr atomic.Value
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range conc {
+	for w := range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for time.Now().Before(deadline) {
-				req, _ := http.NewRequest("GET", url, nil)
-				for i := 0; i+1 < len(hdr); i += 2 {
-					req.Header.Set(hdr[i], hdr[i+1])
-				}
-				res, err := client.Do(req)
-				if err != nil {
+				if err := do(w); err != nil {
 					bad.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, res.Body)
-				res.Body.Close()
-				if res.StatusCode != want {
-					bad.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					return
 				}
 				n.Add(1)
 			}
@@ -55,9 +47,40 @@ func hammer(b *testing.B, client *http.Client, url string, hdr []string, conc in
 	}
 	wg.Wait()
 	if bad.Load() > 0 {
-		b.Fatalf("%d of %d requests failed", bad.Load(), n.Load())
+		b.Fatalf("%d operations failed (completed %d), first: %v", bad.Load(), n.Load(), firstErr.Load())
 	}
 	return float64(n.Load()) / time.Since(start).Seconds()
+}
+
+// call sends req, drains the answer into v (if not nil) and checks the status.
+func call(client *http.Client, req *http.Request, want int, v any) error {
+	res, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if v != nil {
+		err = json.NewDecoder(res.Body).Decode(v)
+	} else {
+		_, err = io.Copy(io.Discard, res.Body)
+	}
+	if res.StatusCode != want {
+		return fmt.Errorf("status %d", res.StatusCode)
+	}
+	return err
+}
+
+// hammer sends GET requests to url from conc goroutines for d and returns requests/s. Every
+// answer must have status want.
+func hammer(b *testing.B, client *http.Client, url string, hdr []string, conc int, d time.Duration, want int) float64 {
+	b.Helper()
+	return drive(b, conc, d, func(int) error {
+		req, _ := http.NewRequest("GET", url, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		return call(client, req, want, nil)
+	})
 }
 
 func keepAliveClient(conc int) *http.Client {
@@ -257,40 +280,19 @@ func BenchmarkRefresh(b *testing.B) {
 		chains[i] = e.tokenLogin("bench@example.com").Refresh
 	}
 	for i := 0; i < b.N; i++ {
-		var n, bad atomic.Int64
-		deadline := time.Now().Add(d)
-		var wg sync.WaitGroup
-		start := time.Now()
-		for c := range conc {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for time.Now().Before(deadline) {
-					body := "grant_type=refresh_token&client_id=gatehouse&refresh_token=" + chains[c]
-					res, err := client.Post(e.srv.URL+"/oauth/token", "application/x-www-form-urlencoded", strings.NewReader(body))
-					if err != nil {
-						bad.Add(1)
-						continue
-					}
-					var tr struct {
-						RefreshToken string `json:"refresh_token"`
-					}
-					err = json.NewDecoder(res.Body).Decode(&tr)
-					res.Body.Close()
-					if res.StatusCode != 200 || err != nil {
-						bad.Add(1)
-						return
-					}
-					chains[c] = tr.RefreshToken
-					n.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		if bad.Load() > 0 {
-			b.Fatalf("%d refreshes failed", bad.Load())
-		}
-		rate := float64(n.Load()) / time.Since(start).Seconds()
+		rate := drive(b, conc, d, func(w int) error {
+			body := "grant_type=refresh_token&client_id=gatehouse&refresh_token=" + chains[w]
+			req, _ := http.NewRequest("POST", e.srv.URL+"/oauth/token", strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			var tr struct {
+				RefreshToken string `json:"refresh_token"`
+			}
+			if err := call(client, req, 200, &tr); err != nil {
+				return err
+			}
+			chains[w] = tr.RefreshToken
+			return nil
+		})
 		b.ReportMetric(rate, "refresh/s")
 		b.ReportMetric(rate/5000, "ratio-to-goal(5000/s)")
 	}
@@ -305,37 +307,13 @@ func BenchmarkIntrospect(b *testing.B) {
 	at := e.tokenLogin("bench@example.com").Access
 	client := keepAliveClient(conc)
 	for i := 0; i < b.N; i++ {
-		var n, bad atomic.Int64
-		deadline := time.Now().Add(2 * time.Second)
-		var wg sync.WaitGroup
-		start := time.Now()
-		for range conc {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for time.Now().Before(deadline) {
-					req, _ := http.NewRequest("POST", e.srv.URL+"/oauth/introspect", strings.NewReader("token="+at))
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-					req.Header.Set("Authorization", "Bearer "+adminKey)
-					res, err := client.Do(req)
-					if err != nil {
-						bad.Add(1)
-						continue
-					}
-					io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					if res.StatusCode != 200 {
-						bad.Add(1)
-					}
-					n.Add(1)
-				}
-			}()
-		}
-		wg.Wait()
-		if bad.Load() > 0 {
-			b.Fatalf("%d introspections failed", bad.Load())
-		}
-		b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "introspect/s")
+		rate := drive(b, conc, 2*time.Second, func(int) error {
+			req, _ := http.NewRequest("POST", e.srv.URL+"/oauth/introspect", strings.NewReader("token="+at))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Authorization", "Bearer "+adminKey)
+			return call(client, req, 200, nil)
+		})
+		b.ReportMetric(rate, "introspect/s")
 	}
 }
 

@@ -184,6 +184,12 @@ func (e *env) do(method, path string, body any, hdr ...string) *resp {
 	if ct != "" {
 		req.Header.Set("Content-Type", ct)
 	}
+	return e.send(req, hdr...)
+}
+
+// send sends req with extra headers (name, value pairs) and reads the whole answer.
+func (e *env) send(req *http.Request, hdr ...string) *resp {
+	e.t.Helper()
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}

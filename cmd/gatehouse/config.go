@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -48,7 +49,12 @@ type Config struct {
 	// (default 720h).
 	KeyRotation Duration `json:"key_rotation"`
 
+	// KEK is the key-encryption key, base64 (32 bytes), from GATEHOUSE_KEK: several instances
+	// must share it. When empty, the file "kek" in the data directory is used (and created).
+	KEK string `json:"-"`
+
 	trusted []netip.Prefix
+	kek     []byte
 }
 
 // Duration is a time.Duration written as "90s" or "168h" in the config file.
@@ -123,6 +129,7 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	set(&cfg.AdminKey, "GATEHOUSE_ADMIN_KEY", "")
 	set(&cfg.LogLevel, "GATEHOUSE_LOG_LEVEL", *logLevel)
 	set(&cfg.SigningAlgorithm, "GATEHOUSE_SIGNING_ALGORITHM", "")
+	set(&cfg.KEK, "GATEHOUSE_KEK", "")
 	if v := getenv("GATEHOUSE_INSECURE_DEV"); v != "" {
 		cfg.InsecureDev = v == "1" || strings.EqualFold(v, "true")
 	}
@@ -169,12 +176,19 @@ func (c *Config) Validate() error {
 	if c.DatabaseURL != "" {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			bad("database-url: want postgres://…")
-		} else {
-			bad("database-url: PostgreSQL is not supported yet (see the scale-out issue); leave it empty for SQLite")
 		}
 	}
 	if c.RedisURL != "" {
 		bad("redis-url: Redis is not supported yet (see the scale-out issue)")
+	}
+	c.kek = nil
+	if c.KEK != "" {
+		k, err := base64.StdEncoding.DecodeString(c.KEK)
+		if err != nil || len(k) != 32 {
+			bad("GATEHOUSE_KEK must be 32 bytes in standard base64 (e.g. `openssl rand -base64 32`)")
+		} else {
+			c.kek = k
+		}
 	}
 	if c.AdminKey != "" && len(c.AdminKey) < 32 {
 		bad("GATEHOUSE_ADMIN_KEY must have at least 32 characters")

@@ -22,16 +22,49 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
+	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
+	"github.com/gatehouse-auth/gatehouse/internal/users"
 	"github.com/gatehouse-auth/gatehouse/jws"
 )
+
+// storage is everything the components need from a backend; SQLite and PostgreSQL both
+// provide it.
+type storage interface {
+	users.Store
+	sessions.Store
+	audit.Store
+	keys.Store
+	store.Settings
+	Ping(ctx context.Context) error
+	Migrate(ctx context.Context) ([]int, error)
+	Close() error
+}
+
+// openStorage opens the configured backend: PostgreSQL when a database URL is set (migrated
+// at start under an advisory lock, so instances may start together), else SQLite in the data
+// directory (migrated on open).
+func openStorage(ctx context.Context, cfg Config) (storage, error) {
+	if cfg.DatabaseURL == "" {
+		return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "gatehouse.db"))
+	}
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
 
 // app is the wired set of components shared by the subcommands.
 type app struct {
 	cfg      Config
 	log      *slog.Logger
-	db       *sqlite.DB
+	db       storage
 	kek      []byte
 	hasher   *password.Hasher
 	keys     *keys.Manager
@@ -53,11 +86,14 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	kek, err := loadOrCreateKEK(filepath.Join(cfg.DataDir, "kek"))
-	if err != nil {
-		return nil, err
+	kek := cfg.kek
+	if kek == nil {
+		var err error
+		if kek, err = loadOrCreateKEK(filepath.Join(cfg.DataDir, "kek")); err != nil {
+			return nil, err
+		}
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "gatehouse.db"))
+	db, err := openStorage(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-auth/gatehouse/internal/secret"
+)
+
+// testDatabase creates a fresh PostgreSQL database for the test and returns its URL. It skips
+// when no server is reachable and GATEHOUSE_TEST_POSTGRES is unset; CI sets it (required).
+func testDatabase(t *testing.T) string {
+	t.Helper()
+	admin := os.Getenv("GATEHOUSE_TEST_POSTGRES")
+	required := admin != ""
+	if !required {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable&connect_timeout=2"
+	}
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		if required {
+			t.Fatalf("GATEHOUSE_TEST_POSTGRES is set but unreachable: %v", err)
+		}
+		t.Skipf("PostgreSQL tests skipped: no server at 127.0.0.1:5432 and GATEHOUSE_TEST_POSTGRES unset (%v)", err)
+	}
+	defer c.Close(ctx)
+	name := "gh_test_" + secret.NewID()
+	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), admin)
+		if err == nil {
+			c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
+	})
+	u, _ := url.Parse(admin)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// TestTwoInstancesOnPostgres: two servers share one database and key-encryption key. A
+// session made on A works on B; ended on B, it stops working on A within a second.
+func TestTwoInstancesOnPostgres(t *testing.T) {
+	dbURL := testDatabase(t)
+	k := make([]byte, 32)
+	rand.Read(k)
+	env := map[string]string{"GATEHOUSE_KEK": base64.StdEncoding.EncodeToString(k), "GATEHOUSE_ADMIN_KEY": strings.Repeat("m", 40)}
+	a := startServer(t, t.TempDir(), env, "--database-url", dbURL)
+	b := startServer(t, t.TempDir(), env, "--database-url", dbURL)
+
+	res, body := postJSON(t, http.DefaultClient, a.url+"/v1/signup", map[string]string{"email": "pg@example.com", "password": "correct horse battery staple"})
+	if res.StatusCode != 201 {
+		t.Fatalf("signup on A: %d %v", res.StatusCode, body)
+	}
+	var cookie *http.Cookie
+	for _, c := range res.Cookies() {
+		cookie = c
+	}
+	hdr := []string{"Cookie", cookie.Name + "=" + cookie.Value}
+	if res, _ := get(t, http.DefaultClient, a.url+"/v1/session", hdr...); res.StatusCode != 200 {
+		t.Fatalf("session on A: %d", res.StatusCode)
+	}
+	if res, _ := get(t, http.DefaultClient, b.url+"/v1/session", hdr...); res.StatusCode != 200 {
+		t.Fatalf("session made on A rejected by B: %d", res.StatusCode)
+	}
+	// Token delivery on B, refresh on A: the same keys and refresh secret everywhere.
+	res, tb := postJSON(t, http.DefaultClient, b.url+"/v1/login", map[string]string{"email": "pg@example.com", "password": "correct horse battery staple", "delivery": "token"})
+	if res.StatusCode != 200 {
+		t.Fatalf("token login on B: %d %v", res.StatusCode, tb)
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "client_id": {"gatehouse"}, "refresh_token": {tb["refresh_token"].(string)}}
+	r, err := http.PostForm(a.url+"/oauth/token", form)
+	if err != nil || r.StatusCode != 200 {
+		t.Fatalf("refresh on A of a token from B: %v %v", r, err)
+	}
+	r.Body.Close()
+
+	res, _ = postJSON(t, http.DefaultClient, b.url+"/v1/logout", map[string]string{}, hdr...)
+	if res.StatusCode != 204 {
+		t.Fatalf("logout on B: %d", res.StatusCode)
+	}
+	deadline := time.Now().Add(time.Second)
+	for {
+		res, _ := get(t, http.DefaultClient, a.url+"/v1/session", hdr...)
+		if res.StatusCode == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A still accepts a session ended on B after 1 s (status %d)", res.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

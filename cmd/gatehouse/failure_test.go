@@ -120,11 +120,15 @@ func TestPostgresOutageFailsClosedAndRecovers(t *testing.T) {
 		}
 	}
 	for name, call := range map[string]func() (*http.Response, map[string]any){
-		"login":      func() (*http.Response, map[string]any) { return postJSON(t, http.DefaultClient, s.url+"/v1/login", creds) },
+		"login": func() (*http.Response, map[string]any) {
+			return postJSON(t, http.DefaultClient, s.url+"/v1/login", creds)
+		},
 		"refresh":    func() (*http.Response, map[string]any) { return refresh(tok["refresh_token"].(string)) },
 		"introspect": func() (*http.Response, map[string]any) { return introspect(access) },
-		"session":    func() (*http.Response, map[string]any) { return get(t, http.DefaultClient, s.url+"/v1/session", "Authorization", "Bearer "+access) },
-		"readyz":     func() (*http.Response, map[string]any) { return get(t, http.DefaultClient, s.url+"/readyz") },
+		"session": func() (*http.Response, map[string]any) {
+			return get(t, http.DefaultClient, s.url+"/v1/session", "Authorization", "Bearer "+access)
+		},
+		"readyz": func() (*http.Response, map[string]any) { return get(t, http.DefaultClient, s.url+"/readyz") },
 		"revoke": func() (*http.Response, map[string]any) {
 			req, _ := http.NewRequest("POST", s.url+"/oauth/revoke", strings.NewReader(url.Values{"client_id": {"gatehouse"}, "token": {tok["refresh_token"].(string)}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -22,6 +22,9 @@ type Config struct {
 	Issuer      string `json:"issuer"`
 	DatabaseURL string `json:"database_url"`
 	RedisURL    string `json:"redis_url"`
+	// RedisPrefix starts every Redis key and channel (default "gatehouse:"), so deployments can
+	// share a server.
+	RedisPrefix string `json:"redis_prefix"`
 	// AdminKey sets the management key instead of generating one. Only from the environment
 	// (GATEHOUSE_ADMIN_KEY) or the file, never a flag (flags show in `ps`).
 	AdminKey    string `json:"admin_key"`
@@ -77,6 +80,7 @@ func defaultConfig() Config {
 		DataDir:                "./data",
 		Issuer:                 "http://localhost:8080",
 		LogLevel:               "info",
+		RedisPrefix:            "gatehouse:",
 		SessionIdleTimeout:     Duration(7 * 24 * time.Hour),
 		SessionAbsoluteTimeout: Duration(30 * 24 * time.Hour),
 		ShutdownTimeout:        Duration(20 * time.Second),
@@ -130,6 +134,7 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	set(&cfg.LogLevel, "GATEHOUSE_LOG_LEVEL", *logLevel)
 	set(&cfg.SigningAlgorithm, "GATEHOUSE_SIGNING_ALGORITHM", "")
 	set(&cfg.KEK, "GATEHOUSE_KEK", "")
+	set(&cfg.RedisPrefix, "GATEHOUSE_REDIS_PREFIX", "")
 	if v := getenv("GATEHOUSE_INSECURE_DEV"); v != "" {
 		cfg.InsecureDev = v == "1" || strings.EqualFold(v, "true")
 	}
@@ -179,7 +184,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.RedisURL != "" {
-		bad("redis-url: Redis is not supported yet (see the scale-out issue)")
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			bad("redis-url: want redis://… or rediss://…")
+		}
 	}
 	c.kek = nil
 	if c.KEK != "" {

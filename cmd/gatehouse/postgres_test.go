@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 )
@@ -101,5 +103,69 @@ func TestTwoInstancesOnPostgres(t *testing.T) {
 			t.Fatalf("A still accepts a session ended on B after 1 s (status %d)", res.StatusCode)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// testRedis returns the Redis URL for tests and a fresh key prefix whose keys are removed
+// afterwards; it skips like testDatabase when no server is there and GATEHOUSE_TEST_REDIS is
+// unset.
+func testRedis(t *testing.T) (url, prefix string) {
+	t.Helper()
+	url = os.Getenv("GATEHOUSE_TEST_REDIS")
+	required := url != ""
+	if !required {
+		url = "redis://127.0.0.1:6379/0"
+	}
+	opt, err := goredis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := goredis.NewClient(opt)
+	ctx := context.Background()
+	if err := r.Ping(ctx).Err(); err != nil {
+		r.Close()
+		if required {
+			t.Fatalf("GATEHOUSE_TEST_REDIS is set but unreachable: %v", err)
+		}
+		t.Skipf("Redis tests skipped: no server at 127.0.0.1:6379 and GATEHOUSE_TEST_REDIS unset (%v)", err)
+	}
+	prefix = "gh_test_" + secret.NewID() + ":"
+	t.Cleanup(func() {
+		if keys, _ := r.Keys(ctx, prefix+"*").Result(); len(keys) > 0 {
+			r.Del(ctx, keys...)
+		}
+		r.Close()
+	})
+	return url, prefix
+}
+
+// TestInstancesShareLimitsThroughRedis: sign-up limits are per client IP across all instances
+// when Redis is configured (10 from one IP, however they are spread), and a revocation on
+// one instance reaches the other through pub/sub.
+func TestInstancesShareLimitsThroughRedis(t *testing.T) {
+	dbURL := testDatabase(t)
+	redisURL, prefix := testRedis(t)
+	k := make([]byte, 32)
+	rand.Read(k)
+	env := map[string]string{"GATEHOUSE_KEK": base64.StdEncoding.EncodeToString(k), "GATEHOUSE_ADMIN_KEY": strings.Repeat("m", 40), "GATEHOUSE_REDIS_PREFIX": prefix}
+	a := startServer(t, t.TempDir(), env, "--database-url", dbURL, "--redis-url", redisURL)
+	b := startServer(t, t.TempDir(), env, "--database-url", dbURL, "--redis-url", redisURL)
+	var codes []int
+	for i := range 12 {
+		srv := a
+		if i%2 == 1 {
+			srv = b
+		}
+		res, _ := postJSON(t, http.DefaultClient, srv.url+"/v1/signup", map[string]string{"email": fmt.Sprintf("r%d@example.com", i), "password": "correct horse battery staple"})
+		codes = append(codes, res.StatusCode)
+	}
+	for i, c := range codes {
+		want := 201
+		if i >= 10 {
+			want = 429
+		}
+		if c != want {
+			t.Fatalf("sign-up %d answered %d, want %d (all: %v): limits are not shared", i+1, c, want, codes)
+		}
 	}
 }

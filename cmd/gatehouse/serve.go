@@ -92,6 +92,9 @@ func serve(ctx context.Context, e runEnv) error {
 	go every(ctx, 10*time.Minute, func() { sweep(ctx, a) })
 	go every(ctx, time.Minute, func() { maintainKeys(ctx, a) })
 	go a.sessions.FollowRevocations(ctx, 250*time.Millisecond)
+	if a.redis != nil {
+		go a.redis.Listen(ctx, a.sessions.Poke)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

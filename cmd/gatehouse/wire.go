@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redis"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
@@ -72,6 +73,7 @@ type app struct {
 	sessions *sessions.Manager
 	audit    *audit.Log
 	accounts *accounts.Service
+	redis    *redis.Client // nil without --redis-url
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -128,7 +130,31 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	ts := tokens.New(km, km, sm, sm, tokens.Config{Issuer: cfg.Issuer, AccessTTL: accessTTL, IDTTL: accessTTL}, now)
 	al := audit.NewLog(db, now)
-	limiter, err := ratelimit.NewLimiter(ratelimit.NewMemory(0), ratelimit.DefaultPolicy(), now)
+	var buckets ratelimit.Store = ratelimit.NewMemory(0)
+	var rc *redis.Client
+	if cfg.RedisURL != "" {
+		if rc, err = redis.New(cfg.RedisURL, cfg.RedisPrefix); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := rc.Ping(ctx); err != nil {
+			log.Warn("redis unreachable at start; rate limits fall back to this instance until it answers", "err", err)
+		}
+		buckets = &ratelimit.Fallback{Primary: rc, Local: buckets, OnError: func(err error) {
+			log.Warn("redis rate-limit store failed; using this instance's counters", "err", err)
+		}}
+		// Tell the other instances at once that the revocation log has news; never wait on it.
+		sm.WithFanout(func() {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				if err := rc.Announce(ctx); err != nil {
+					log.Warn("revocation announcement failed; other instances learn within 250 ms", "err", err)
+				}
+			}()
+		})
+	}
+	limiter, err := ratelimit.NewLimiter(buckets, ratelimit.DefaultPolicy(), now)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -136,10 +162,16 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		accounts: accounts.New(db, sm, hasher, limiter, al, log, now),
+		redis:    rc,
 	}, nil
 }
 
-func (a *app) Close() error { return a.db.Close() }
+func (a *app) Close() error {
+	if a.redis != nil {
+		a.redis.Close()
+	}
+	return a.db.Close()
+}
 
 // loadOrCreateKEK reads the 32-byte key-encryption key, creating it (mode 0600) on first
 // start. It lives beside the database but not in it, so a copy of the database alone does not

@@ -93,6 +93,7 @@ func (m *Manager) FollowRevocations(ctx context.Context, interval time.Duration)
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-m.poke:
 		}
 		if !started {
 			if cursor, err = m.store.LastRevocation(ctx); err != nil {
@@ -151,4 +152,29 @@ func (m *Manager) notify() {
 		}
 	}
 	m.subMu.Unlock()
+}
+
+// WithFanout sets a function called after every revocation made through this Manager, to tell
+// other instances (e.g. Redis pub/sub) that the log has news; they call Poke. Without it,
+// other instances learn within one FollowRevocations interval.
+func (m *Manager) WithFanout(announce func()) *Manager {
+	m.fanout = announce
+	return m
+}
+
+// Poke makes FollowRevocations read the log now instead of at its next tick.
+func (m *Manager) Poke() {
+	select {
+	case m.poke <- struct{}{}:
+	default:
+	}
+}
+
+// revoked is called after a revocation made here: local streams at once, other instances
+// through the fan-out.
+func (m *Manager) revoked() {
+	m.notify()
+	if m.fanout != nil {
+		m.fanout()
+	}
 }

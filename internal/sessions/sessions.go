@@ -151,12 +151,15 @@ type Manager struct {
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{}
+
+	poke   chan struct{}
+	fanout func()
 }
 
 // NewManager returns a Manager over store. now is the clock (time.Now in production).
 func NewManager(store Store, cfg Config, now func() time.Time) *Manager {
 	cfg = cfg.withDefaults()
-	return &Manager{store: store, cfg: cfg, now: now, cache: newCache(cfg.CacheTTL)}
+	return &Manager{store: store, cfg: cfg, now: now, cache: newCache(cfg.CacheTTL), poke: make(chan struct{}, 1)}
 }
 
 // Config returns the effective configuration (defaults applied).
@@ -323,7 +326,7 @@ func (m *Manager) Get(ctx context.Context, id string) (*Session, error) {
 func (m *Manager) RevokeTokenID(ctx context.Context, jti, userID string, until time.Time) error {
 	err := m.store.RevokeTokenID(ctx, Revocation{TokenID: jti, UserID: userID, Until: until})
 	if err == nil {
-		m.notify()
+		m.revoked()
 	}
 	return err
 }
@@ -339,7 +342,7 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 	err := m.store.DeleteSession(ctx, id, m.now().Add(m.cfg.RevocationRetention))
 	m.cache.evict(id) // a concurrent Validate may have cached it meanwhile
 	if err == nil {
-		m.notify()
+		m.revoked()
 	}
 	return err
 }
@@ -350,7 +353,7 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, except string) ([]stri
 	ids, err := m.store.DeleteUserSessions(ctx, userID, except, m.now().Add(m.cfg.RevocationRetention))
 	m.cache.evictUser(userID, except)
 	if len(ids) > 0 {
-		m.notify()
+		m.revoked()
 	}
 	return ids, err
 }

@@ -269,3 +269,36 @@ func TestCacheFailsClosed(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestPokeReadsTheLogAtOnce: with a follower that would wait an hour, a Poke (a Redis
+// announcement) makes it read the log immediately.
+func TestPokeReadsTheLogAtOnce(t *testing.T) {
+	f := newFixture(t, sessions.Config{})
+	ctx := context.Background()
+	_, tok := f.mustCreate(t)
+	s, err := f.m.Validate(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	announced := make(chan struct{}, 1)
+	other := sessions.NewManager(f.db, sessions.Config{}, f.clock.Now).WithFanout(func() { announced <- struct{}{} })
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go f.m.FollowRevocations(fctx, time.Hour)
+	time.Sleep(20 * time.Millisecond)
+	if err := other.Revoke(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	<-announced // the other instance announced its revocation
+	f.m.Poke()  // …and this one hears it
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := f.m.Validate(ctx, tok); errors.Is(err, sessions.ErrInvalid) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Poke did not make the follower read the log")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -37,7 +37,7 @@ type server struct {
 }
 
 // startServer runs `gatehouse serve` in-process on a free port, as a user would.
-func startServer(t *testing.T, dataDir string, env map[string]string, args ...string) *server {
+func startServer(t testing.TB, dataDir string, env map[string]string, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
@@ -78,7 +78,7 @@ func startServer(t *testing.T, dataDir string, env map[string]string, args ...st
 	return s
 }
 
-func postJSON(t *testing.T, c *http.Client, u string, body any, hdr ...string) (*http.Response, map[string]any) {
+func postJSON(t testing.TB, c *http.Client, u string, body any, hdr ...string) (*http.Response, map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(body)
 	req, _ := http.NewRequest("POST", u, bytes.NewReader(b))
@@ -89,7 +89,7 @@ func postJSON(t *testing.T, c *http.Client, u string, body any, hdr ...string) (
 	return send(t, c, req)
 }
 
-func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response, map[string]any) {
+func get(t testing.TB, c *http.Client, u string, hdr ...string) (*http.Response, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest("GET", u, nil)
 	for i := 0; i+1 < len(hdr); i += 2 {
@@ -98,7 +98,7 @@ func get(t *testing.T, c *http.Client, u string, hdr ...string) (*http.Response,
 	return send(t, c, req)
 }
 
-func send(t *testing.T, c *http.Client, req *http.Request) (*http.Response, map[string]any) {
+func send(t testing.TB, c *http.Client, req *http.Request) (*http.Response, map[string]any) {
 	t.Helper()
 	res, err := c.Do(req)
 	if err != nil {

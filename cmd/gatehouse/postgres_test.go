@@ -20,7 +20,7 @@ import (
 
 // testDatabase creates a fresh PostgreSQL database for the test and returns its URL. It skips
 // when no server is reachable and GATEHOUSE_TEST_POSTGRES is unset; CI sets it (required).
-func testDatabase(t *testing.T) string {
+func testDatabase(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv("GATEHOUSE_TEST_POSTGRES")
 	required := admin != ""
@@ -109,7 +109,7 @@ func TestTwoInstancesOnPostgres(t *testing.T) {
 // testRedis returns the Redis URL for tests and a fresh key prefix whose keys are removed
 // afterwards; it skips like testDatabase when no server is there and GATEHOUSE_TEST_REDIS is
 // unset.
-func testRedis(t *testing.T) (url, prefix string) {
+func testRedis(t testing.TB) (url, prefix string) {
 	t.Helper()
 	url = os.Getenv("GATEHOUSE_TEST_REDIS")
 	required := url != ""

@@ -142,39 +142,61 @@ func (m *Manager) Refresh(ctx context.Context, tok string) (*Session, RefreshTok
 	if !ok {
 		return nil, "", 0, fmt.Errorf("%w: malformed refresh token", ErrInvalid)
 	}
-	s, err := m.store.SessionByID(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, "", 0, fmt.Errorf("%w: unknown session", ErrInvalid)
-	}
-	if err != nil {
-		return nil, "", 0, err
+	now := m.now()
+	// The session may come from the cache: its id, salt and limits never change, and the
+	// generation is re-checked atomically by AdvanceRefresh. Only a verdict against the token
+	// (expired, reuse) is confirmed on the stored row first, since the cached generation and
+	// last use may be behind another instance's.
+	s, fresh := m.cache.get(id, now)
+	fresh = !fresh
+	if fresh {
+		var err error
+		if s, err = m.load(ctx, id); err != nil {
+			return nil, "", 0, err
+		}
 	}
 	if s.Refresh.Gen == 0 || !hmac.Equal(mac, m.refreshMAC(id, gen, s.Refresh.Salt)) {
 		return nil, "", 0, fmt.Errorf("%w: refresh token signature mismatch", ErrInvalid)
 	}
-	now := m.now()
-	if err := m.checkLive(s, now); err != nil {
-		return nil, "", 0, err
-	}
-	st := s.Refresh
-	if gen == st.Gen {
-		next, advanced, err := m.store.AdvanceRefresh(ctx, id, gen, now)
-		if errors.Is(err, ErrNotFound) {
-			return nil, "", 0, fmt.Errorf("%w: revoked", ErrInvalid)
+	for {
+		if err := m.checkLive(s, now); err != nil {
+			if fresh {
+				return nil, "", 0, err
+			}
+		} else {
+			st, stored := s.Refresh, fresh
+			if gen == st.Gen {
+				next, advanced, err := m.store.AdvanceRefresh(ctx, id, gen, now)
+				if errors.Is(err, ErrNotFound) {
+					m.cache.evict(id)
+					return nil, "", 0, fmt.Errorf("%w: revoked", ErrInvalid)
+				}
+				if err != nil {
+					return nil, "", 0, err
+				}
+				if advanced {
+					cp := *s
+					cp.Refresh, cp.LastSeenAt = next, now
+					m.cache.put(&cp, now)
+					return &cp, m.refreshToken(id, next), Rotated, nil
+				}
+				st, stored = next, true // somebody rotated concurrently: judge against the new state
+			}
+			if gen == st.Gen-1 && now.Before(st.RotatedAt.Add(m.refreshGrace)) {
+				cp := *s
+				cp.Refresh = st
+				return &cp, m.refreshToken(id, st), Replayed, nil
+			}
+			if stored {
+				break // judged on the store's state: reuse
+			}
 		}
-		if err != nil {
+		// A verdict against the token from cached data: confirm it on the stored row.
+		var err error
+		if s, err = m.load(ctx, id); err != nil {
 			return nil, "", 0, err
 		}
-		if advanced {
-			m.cache.evict(id)
-			s.Refresh, s.LastSeenAt = next, now
-			return s, m.refreshToken(id, next), Rotated, nil
-		}
-		st = next // somebody rotated concurrently: judge again against the new state
-	}
-	if gen == st.Gen-1 && now.Before(st.RotatedAt.Add(m.refreshGrace)) {
-		s.Refresh = st
-		return s, m.refreshToken(id, st), Replayed, nil
+		fresh = true
 	}
 	if err := m.Revoke(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, "", 0, err

@@ -178,3 +178,38 @@ func FuzzParseRefreshToken(f *testing.F) {
 		}
 	})
 }
+
+// TestRefreshStaleCacheIsNotReuse: instance B has the session cached at generation 1 when
+// instance A rotates it to 2. B, handed generation 2, must rotate it (confirming on the stored
+// row), not take it for reuse and revoke the session.
+func TestRefreshStaleCacheIsNotReuse(t *testing.T) {
+	f := newRefreshFixture(t)
+	a := f.m
+	b := sessions.NewManager(f.db, sessions.Config{IdleTimeout: time.Hour, AbsoluteTimeout: 24 * time.Hour}, f.clock.Now).
+		WithRefresh(testRefreshKey, 30*time.Second)
+	ctx := context.Background()
+	s, r1 := f.mustCreateRefresh(t)
+	if _, err := b.Get(ctx, s.ID); err != nil { // B caches generation 1
+		t.Fatal(err)
+	}
+	_, r2, _, err := a.Refresh(ctx, r1) // A: 1 → 2
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Minute) // past the grace: only a stored-row check can save r2 on B
+	_, r3, out, err := b.Refresh(ctx, string(r2))
+	if err != nil || out != sessions.Rotated {
+		t.Fatalf("B with a stale cache: %v (outcome %d)", err, out)
+	}
+	// And real reuse is still caught through a stale cache.
+	if _, err := b.Get(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := a.Refresh(ctx, string(r3)); err != nil { // 3 → 4 on A
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Minute)
+	if _, _, _, err := b.Refresh(ctx, string(r2)); !errors.Is(err, sessions.ErrRefreshReused) {
+		t.Fatalf("reuse through a stale cache: %v", err)
+	}
+}

@@ -223,8 +223,8 @@ func TestIntrospection(t *testing.T) {
 	if st := intro(c.Value); st["active"] != true || st["token_type"] != "session" {
 		t.Fatalf("session: %v", st)
 	}
-	for name, tok := range map[string]string{"garbage": "garbage", "id token": ts.ID, "tampered": ts.Access[:len(ts.Access)-2] + "AA",
-		"forged refresh": ts.Refresh[:len(ts.Refresh)-2] + "AA"} {
+	for name, tok := range map[string]string{"garbage": "garbage", "id token": ts.ID, "tampered": flipMiddle(ts.Access),
+		"forged refresh": flipMiddle(ts.Refresh)} {
 		r := e.form("/oauth/introspect", url.Values{"token": {tok}}, asAdmin()...)
 		if string(r.body) != "{\"active\":false}\n" {
 			t.Fatalf("%s: %s", name, r.body)
@@ -380,4 +380,16 @@ func TestTokenEndpointsFailClosed(t *testing.T) {
 	if r.StatusCode == 200 {
 		t.Fatalf("userinfo answered 200 with the store down: %s", r.body)
 	}
+}
+
+// flipMiddle changes one character in the middle of a token's last segment (the signature or
+// MAC), to a different base64url character: never a no-op, unlike overwriting the end.
+func flipMiddle(tok string) string {
+	i := strings.LastIndexByte(tok, '.') + 1
+	i += (len(tok) - i) / 2
+	c := byte('A')
+	if tok[i] == 'A' {
+		c = 'B'
+	}
+	return tok[:i] + string(c) + tok[i+1:]
 }

@@ -28,7 +28,9 @@ const (
 // (/v1/revocations/stream, falling back to polling /v1/revocations) with credential as a
 // bearer token, and reject tokens whose session (sid) or id (jti) was revoked. Without it,
 // a revoked token stays valid until it expires.
-func WithRevocationFeed(credential string) Option { return func(o *options) { o.feedCred = credential } }
+func WithRevocationFeed(credential string) Option {
+	return func(o *options) { o.feedCred = credential }
+}
 
 // WithFeedPolicy sets what happens when the feed has been unreachable for longer than
 // staleAfter (default: FailClosed after 60 s).

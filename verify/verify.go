@@ -64,6 +64,8 @@ type Claims struct {
 	Audience  []string
 	// Raw is the JSON claim set, for private claims.
 	Raw json.RawMessage
+	// Legacy marks a token of an additional (legacy) issuer (WithAdditionalIssuer).
+	Legacy bool
 }
 
 // HasScope reports whether the token was granted scope.
@@ -85,6 +87,7 @@ type options struct {
 	feedCred   string
 	feedPolicy FeedPolicy
 	staleAfter time.Duration
+	legacy     []LegacyIssuer
 }
 
 // Option configures a Verifier.
@@ -114,7 +117,11 @@ type Verifier struct {
 	cacheMu sync.RWMutex
 	cache   map[[32]byte]*Claims
 
-	feed *feed // nil without WithRevocationFeed
+	feed   *feed // nil without WithRevocationFeed
+	legacy []legacyIssuer
+
+	sessMu   sync.Mutex
+	sessions map[[32]byte]sessionEntry
 }
 
 // New discovers issuer and fetches its keys. The audience option is required.
@@ -146,7 +153,20 @@ func New(ctx context.Context, issuer string, opts ...Option) (*Verifier, error) 
 	if disc.JWKSURI == "" {
 		return nil, errors.New("verify: discovery has no jwks_uri")
 	}
-	v := &Verifier{issuer: issuer, opt: o, cache: make(map[[32]byte]*Claims)}
+	v := &Verifier{issuer: issuer, opt: o, cache: make(map[[32]byte]*Claims), sessions: make(map[[32]byte]sessionEntry)}
+	for _, l := range o.legacy {
+		if l.Issuer == "" || l.JWKSURL == "" || l.Audience == "" || l.Issuer == issuer {
+			return nil, errors.New("verify: a legacy issuer needs its own Issuer, JWKSURL and Audience")
+		}
+		if l.Typ == "" {
+			l.Typ = jws.TypeJWT
+		}
+		li := legacyIssuer{cfg: l, keys: &keySet{url: l.JWKSURL, client: o.client, now: o.now}}
+		if err := li.keys.refresh(ctx); err != nil {
+			return nil, fmt.Errorf("verify: keys of %s: %w", l.Issuer, err)
+		}
+		v.legacy = append(v.legacy, li)
+	}
 	v.keys = &keySet{url: disc.JWKSURI, client: o.client, now: o.now}
 	if err := v.keys.refresh(ctx); err != nil {
 		return nil, fmt.Errorf("verify: keys: %w", err)
@@ -216,6 +236,11 @@ func (v *Verifier) verifySlow(ctx context.Context, raw string, now time.Time) (*
 	if t.Header.Kid == "" {
 		return nil, ErrUnknownKey
 	}
+	if t.Claims.Issuer != v.issuer && len(v.legacy) > 0 {
+		if c, matched, err := v.verifyLegacy(ctx, t, now); matched {
+			return c, err
+		}
+	}
 	key, ok := v.keys.Key(t.Header.Kid)
 	if !ok {
 		v.keys.refreshUnknown(ctx) // a new key may have been published
@@ -229,6 +254,11 @@ func (v *Verifier) verifySlow(ctx context.Context, raw string, now time.Time) (*
 	if err := jws.Validate(t, jws.Expected{Issuer: v.issuer, Audience: v.opt.audience, Typ: jws.TypeAccessToken, Now: now, Leeway: v.opt.leeway}); err != nil {
 		return nil, mapErr(err)
 	}
+	return claimsOf(t)
+}
+
+// claimsOf extracts the claims of a verified, validated token.
+func claimsOf(t *jws.Token) (*Claims, error) {
 	var pc struct {
 		SID      string   `json:"sid"`
 		ClientID string   `json:"client_id"`

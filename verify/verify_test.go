@@ -34,6 +34,8 @@ type issuer struct {
 	down    atomic.Bool
 	events  chan string
 	feedOK  atomic.Bool
+
+	introspections atomic.Int64
 }
 
 func newIssuer(t testing.TB) *issuer {
@@ -79,6 +81,20 @@ func newIssuer(t testing.TB) *issuer {
 				w.(http.Flusher).Flush()
 			}
 		}
+	})
+	mux.HandleFunc("POST /oauth/introspect", func(w http.ResponseWriter, r *http.Request) {
+		is.introspections.Add(1)
+		r.ParseForm()
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Authorization") != "Bearer feed-cred" {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		if r.PostForm.Get("token") == "good-session" {
+			fmt.Fprintf(w, `{"active":true,"token_type":"session","sub":"user1","sid":"sess9","exp":%d,"client_id":"gatehouse"}`, time.Now().Add(time.Hour).Unix())
+			return
+		}
+		fmt.Fprint(w, `{"active":false}`)
 	})
 	mux.HandleFunc("GET /v1/revocations", func(w http.ResponseWriter, r *http.Request) {
 		if !is.feedOK.Load() {

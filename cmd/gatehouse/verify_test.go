@@ -38,6 +38,18 @@ func TestVerifySDKAgainstRealServer(t *testing.T) {
 	if _, err := v.Verify(ctx, tok["id_token"].(string)); !errors.Is(err, verify.ErrType) {
 		t.Fatalf("ID token accepted as access token: %v", err)
 	}
+	// A cookie session of the same site, checked through introspection.
+	res, _ = postJSON(t, http.DefaultClient, issuer+"/v1/login", map[string]string{"email": "rs@example.com", "password": "correct horse battery staple"})
+	var cookie string
+	for _, ck := range res.Cookies() {
+		cookie = ck.Value
+	}
+	if sc, err := v.VerifySession(ctx, cookie); err != nil || sc.Subject != c.Subject {
+		t.Fatalf("VerifySession of a real cookie: %+v %v", sc, err)
+	}
+	if _, err := v.VerifySession(ctx, cookie+"x"); err == nil {
+		t.Fatal("a tampered session cookie passed")
+	}
 	time.Sleep(100 * time.Millisecond) // the SDK's stream is connected
 	if res, _ := postJSON(t, http.DefaultClient, issuer+"/v1/logout", map[string]string{}, "Authorization", "Bearer "+at); res.StatusCode != 204 {
 		t.Fatalf("logout: %d", res.StatusCode)

@@ -81,3 +81,35 @@ func TestVerifySession(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestMiddlewareCookie(t *testing.T) {
+	is := newIssuer(t)
+	c := &clock{t: time.Now()}
+	v := newVerifier(t, is, c, verify.WithRevocationFeed("feed-cred"), verify.WithCookie("__Host-gh_session"))
+	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cl, _ := verify.ClaimsFrom(r.Context())
+		fmt.Fprint(w, cl.SessionID)
+	}))
+	for name, tc := range map[string]struct {
+		cookie string
+		code   int
+		body   string
+	}{
+		"session cookie":      {"good-session", 200, "sess9"},
+		"access token cookie": {sign(t, is.signers[0], "at+jwt", is.claims(c.Now())), 200, "sess1"},
+		"bad cookie":          {"nope", 401, ""},
+		"no cookie":           {"", 401, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if tc.cookie != "" {
+				r.AddCookie(&http.Cookie{Name: "__Host-gh_session", Value: tc.cookie})
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tc.code || (tc.body != "" && w.Body.String() != tc.body) {
+				t.Fatalf("%d %q", w.Code, w.Body.String())
+			}
+		})
+	}
+}

@@ -29,17 +29,35 @@ func WWWAuthenticate(err error) string {
 	return `Bearer error="invalid_token", error_description="` + desc + `"`
 }
 
-// Middleware requires a valid access token (Authorization: Bearer) on every request, answers
-// 401 with a WWW-Authenticate challenge otherwise, and puts the claims in the context.
+// Middleware requires a valid credential on every request — an access token in
+// "Authorization: Bearer", or, with WithCookie, the named cookie (an access token, or an opaque
+// Gatehouse session checked with VerifySession) — answers 401 with a WWW-Authenticate challenge
+// otherwise, and puts the claims in the context.
 func (v *Verifier) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var c *Claims
+		var err error
 		scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		switch {
+		case ok && strings.EqualFold(scheme, "Bearer") && tok != "":
+			c, err = v.Verify(r.Context(), strings.TrimSpace(tok))
+		case v.opt.cookie != "":
+			ck, cerr := r.Cookie(v.opt.cookie)
+			if cerr != nil || ck.Value == "" {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
+				http.Error(w, "credential required", http.StatusUnauthorized)
+				return
+			}
+			if strings.Count(ck.Value, ".") == 2 {
+				c, err = v.Verify(r.Context(), ck.Value)
+			} else {
+				c, err = v.VerifySession(r.Context(), ck.Value)
+			}
+		default:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="api"`)
 			http.Error(w, "access token required", http.StatusUnauthorized)
 			return
 		}
-		c, err := v.Verify(r.Context(), strings.TrimSpace(tok))
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", WWWAuthenticate(err))
 			http.Error(w, "invalid access token", http.StatusUnauthorized)
@@ -64,3 +82,8 @@ func RequireScope(scope string) func(http.Handler) http.Handler {
 		})
 	}
 }
+
+// WithCookie makes Middleware also accept the named cookie when a request has no
+// Authorization header: an access token in it is verified locally, anything else is taken as a
+// Gatehouse session token and checked with VerifySession (which needs WithRevocationFeed).
+func WithCookie(name string) Option { return func(o *options) { o.cookie = name } }

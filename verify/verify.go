@@ -88,6 +88,7 @@ type options struct {
 	feedPolicy FeedPolicy
 	staleAfter time.Duration
 	legacy     []LegacyIssuer
+	cookie     string
 }
 
 // Option configures a Verifier.

@@ -49,7 +49,8 @@ var (
 	ErrFeedStale    = errors.New("verify: revocation feed unreachable for too long")
 )
 
-// Claims are the verified claims of an access token.
+// Claims are the verified claims of an access token. Verify may return the same *Claims for
+// repeated verifications of one token (the cache): treat it as read-only.
 type Claims struct {
 	Issuer    string
 	Subject   string

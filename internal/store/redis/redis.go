@@ -34,6 +34,7 @@ func New(url, prefix string) (*Client, error) {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = 2*time.Second, time.Second, time.Second
+	opt.MaxRetries = -1 // fail fast: callers fall back (ratelimit.Fallback) instead of waiting
 	return &Client{rdb: goredis.NewClient(opt), prefix: prefix}, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/onetime"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -25,6 +26,7 @@ type Store interface {
 	sessions.Store
 	audit.Store
 	store.Settings
+	onetime.Store
 }
 
 // Run runs the suite. newStore must return a fresh, empty, migrated store for each call.
@@ -38,6 +40,7 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("RefreshRace", func(t *testing.T) { testRefreshRace(t, newStore(t)) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, newStore(t)) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, newStore(t)) })
+	RunOneTime(t, func(t *testing.T) onetime.Store { return newStore(t) })
 }
 
 // base is a fixed instant with microsecond precision (what every backend keeps).

@@ -13,6 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-auth/gatehouse/internal/onetime"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 )
@@ -141,4 +142,25 @@ func (c *Client) Listen(ctx context.Context, poke func()) {
 			poke()
 		}
 	}
+}
+
+var _ onetime.Store = (*Client)(nil)
+
+// PutCode implements onetime.Store (SET with expiry; expires is turned into a TTL).
+func (c *Client) PutCode(ctx context.Context, key string, value []byte, expires time.Time) error {
+	ttl := time.Until(expires)
+	if ttl <= 0 {
+		return nil // already expired: nothing to keep
+	}
+	return unavailable(c.rdb.Set(ctx, c.prefix+"otc:"+key, value, ttl).Err())
+}
+
+// ConsumeCode implements onetime.Store with GETDEL: atomic, so exactly one caller gets it.
+// Redis expires the key itself; now is not consulted.
+func (c *Client) ConsumeCode(ctx context.Context, key string, now time.Time) ([]byte, error) {
+	v, err := c.rdb.GetDel(ctx, c.prefix+"otc:"+key).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return nil, onetime.ErrNotFound
+	}
+	return v, unavailable(err)
 }

@@ -9,10 +9,12 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/gatehouse-auth/gatehouse/internal/onetime"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/redis"
+	"github.com/gatehouse-auth/gatehouse/internal/storetest"
 )
 
 // mustOpen connects with a key prefix of this test's own, removed afterwards. It skips when no
@@ -141,4 +143,8 @@ func TestFallbackWhenRedisDown(t *testing.T) {
 	if failures != 1 {
 		t.Fatalf("%d failures reported; want 1 (the breaker skips Redis after the first)", failures)
 	}
+}
+
+func TestOneTimeConformance(t *testing.T) {
+	storetest.RunOneTime(t, func(t *testing.T) onetime.Store { return mustOpen(t) })
 }

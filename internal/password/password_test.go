@@ -3,8 +3,8 @@ package password
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,248 +12,302 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
+// fast are tiny parameters for tests that do not measure cost.
 var fast = Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-func TestHashVerify(t *testing.T) {
+func mustNew(tb testing.TB, cfg Config) *Hasher {
+	tb.Helper()
+	h, err := New(cfg)
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	return h
+}
+
+func mustHash(tb testing.TB, h *Hasher, pw string) string {
+	tb.Helper()
+	enc, err := h.Hash(context.Background(), pw)
+	if err != nil {
+		tb.Fatalf("Hash: %v", err)
+	}
+	return enc
+}
+
+func mustBcrypt(tb testing.TB, pw string) string {
+	tb.Helper()
+	b, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		tb.Fatalf("bcrypt: %v", err)
+	}
+	return string(b)
+}
+
+// countKDF makes h count its KDF calls and record the parameters of the last one.
+func countKDF(h *Hasher) (calls *atomic.Int64, last *atomic.Pointer[Params]) {
+	calls, last = new(atomic.Int64), new(atomic.Pointer[Params])
+	h.kdf = func(pw, salt []byte, p Params) []byte {
+		calls.Add(1)
+		last.Store(&p)
+		return argon2idKey(pw, salt, p)
+	}
+	return calls, last
+}
+
+func TestHashVerifyRoundTrip(t *testing.T) {
 	h := NewUnsafeFastHasherForTests()
 	ctx := context.Background()
-	enc, err := h.Hash(ctx, "correct horse")
-	if err != nil {
-		t.Fatal(err)
-	}
+	const pw = "correct horse ünïcödé"
+	enc := mustHash(t, h, pw)
 	if !strings.HasPrefix(enc, "$argon2id$v=19$m=64,t=1,p=1$") {
 		t.Fatalf("not a PHC argon2id string: %s", enc)
 	}
-	if enc2, _ := h.Hash(ctx, "correct horse"); enc2 == enc {
-		t.Fatal("two hashes of one password are equal: salt not random")
+	if strings.Contains(enc, "=$") || strings.HasSuffix(enc, "=") {
+		t.Fatalf("base64 is padded: %s", enc)
 	}
-	if ok, _, err := h.Verify(ctx, "correct horse", enc); !ok || err != nil {
-		t.Fatalf("right password: %v %v", ok, err)
+	if mustHash(t, h, pw) == enc {
+		t.Fatal("two hashes of one password are equal: the salt is not random")
 	}
-	for _, wrong := range []string{"correct horse ", "Correct horse", "", "correct hors"} {
-		if ok, _, err := h.Verify(ctx, wrong, enc); ok || err != nil {
-			t.Fatalf("wrong password %q: %v %v", wrong, ok, err)
-		}
+	if ok, rehash, err := h.Verify(ctx, pw, enc); !ok || rehash || err != nil {
+		t.Fatalf("right password: ok=%v rehash=%v err=%v", ok, rehash, err)
+	}
+	for _, tt := range []struct{ name, pw string }{
+		{"trailing space", pw + " "},
+		{"leading space", " " + pw},
+		{"case", "Correct horse ünïcödé"},
+		{"prefix", pw[:len(pw)-1]},
+		{"empty", ""},
+		{"NFD form", "correct horse u\u0308nïcödé"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if ok, rehash, err := h.Verify(ctx, tt.pw, enc); ok || rehash || err != nil {
+				t.Fatalf("wrong password %q: ok=%v rehash=%v err=%v", tt.pw, ok, rehash, err)
+			}
+		})
 	}
 }
 
-func TestNewRefusesWeakParams(t *testing.T) {
-	if _, err := New(Config{Params: fast}); err == nil {
-		t.Fatal("weak parameters accepted")
+func TestDefaultParamsHash(t *testing.T) {
+	h := mustNew(t, Config{Params: DefaultParams})
+	enc := mustHash(t, h, "correct horse battery staple")
+	if !strings.HasPrefix(enc, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Fatalf("hash %s does not carry DefaultParams", enc)
 	}
-	if _, err := New(Config{Params: DefaultParams}); err != nil {
-		t.Fatal(err)
+	p, salt, key, err := decodePHC(enc)
+	if err != nil || p != DefaultParams || len(salt) != 16 || len(key) != 32 {
+		t.Fatalf("decode: %+v salt %d key %d err %v", p, len(salt), len(key), err)
+	}
+	if ok, rehash, err := h.Verify(context.Background(), "correct horse battery staple", enc); !ok || rehash || err != nil {
+		t.Fatalf("verify: ok=%v rehash=%v err=%v", ok, rehash, err)
+	}
+}
+
+func TestNew(t *testing.T) {
+	with := func(f func(*Params)) Params { p := DefaultParams; f(&p); return p }
+	for _, tt := range []struct {
+		name    string
+		cfg     Config
+		wantErr bool
+	}{
+		{"defaults", Config{Params: DefaultParams}, false},
+		{"stronger", Config{Params: Params{Memory: 64 * 1024, Time: 3, Threads: 4, SaltLen: 32, KeyLen: 64}}, false},
+		{"maximum", Config{Params: MaxParams}, false},
+		{"zero params", Config{}, true},
+		{"test params", Config{Params: fast}, true},
+		{"memory below 19 MiB", Config{Params: with(func(p *Params) { p.Memory-- })}, true},
+		{"t=1", Config{Params: with(func(p *Params) { p.Time = 1 })}, true},
+		{"p=0", Config{Params: with(func(p *Params) { p.Threads = 0 })}, true},
+		{"salt 15", Config{Params: with(func(p *Params) { p.SaltLen = 15 })}, true},
+		{"key 31", Config{Params: with(func(p *Params) { p.KeyLen = 31 })}, true},
+		{"memory above cap", Config{Params: with(func(p *Params) { p.Memory = MaxParams.Memory + 1 })}, true},
+		{"time above cap", Config{Params: with(func(p *Params) { p.Time = MaxParams.Time + 1 })}, true},
+		{"threads above cap", Config{Params: with(func(p *Params) { p.Threads = MaxParams.Threads + 1 })}, true},
+		{"key above cap", Config{Params: with(func(p *Params) { p.KeyLen = MaxParams.KeyLen + 1 })}, true},
+		{"negative concurrency", Config{Params: DefaultParams, Concurrency: -1}, true},
+		{"negative queue", Config{Params: DefaultParams, QueueSize: -1}, true},
+		{"negative timeout", Config{Params: DefaultParams, QueueTimeout: -time.Second}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := New(tt.cfg)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("New(%+v) err = %v, want error %v", tt.cfg, err, tt.wantErr)
+			}
+			if (h == nil) != tt.wantErr {
+				t.Fatalf("New returned hasher %v with err %v", h, err)
+			}
+		})
+	}
+}
+
+func TestNewDefaults(t *testing.T) {
+	h := mustNew(t, Config{Params: DefaultParams})
+	procs := runtime.GOMAXPROCS(0)
+	if cap(h.slots) != procs || cap(h.queue) != 8*procs || h.timeout != 2*time.Second {
+		t.Fatalf("concurrency %d queue %d timeout %v, want %d, %d, 2s", cap(h.slots), cap(h.queue), h.timeout, procs, 8*procs)
+	}
+	h = mustNew(t, Config{Params: DefaultParams, Concurrency: 3, QueueSize: 5, QueueTimeout: time.Second})
+	if cap(h.slots) != 3 || cap(h.queue) != 5 || h.timeout != time.Second {
+		t.Fatalf("explicit config not used: %d %d %v", cap(h.slots), cap(h.queue), h.timeout)
 	}
 }
 
 func TestNeedsRehash(t *testing.T) {
-	weak := NewUnsafeFastHasherForTests()
-	enc, _ := weak.Hash(context.Background(), "pw")
-	strong := newHasher(Config{Params: Params{Memory: 128, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}})
-	ok, rehash, err := strong.Verify(context.Background(), "pw", enc)
-	if !ok || !rehash || err != nil {
-		t.Fatalf("weaker stored hash: ok=%v rehash=%v err=%v", ok, rehash, err)
-	}
-	enc, _ = strong.Hash(context.Background(), "pw")
-	if _, rehash, _ := strong.Verify(context.Background(), "pw", enc); rehash {
-		t.Fatal("current hash flagged for rehash")
-	}
-}
-
-func TestBcrypt(t *testing.T) {
-	h := NewUnsafeFastHasherForTests()
-	b, _ := bcrypt.GenerateFromPassword([]byte("legacy pass"), bcrypt.MinCost)
-	ok, rehash, err := h.Verify(context.Background(), "legacy pass", string(b))
-	if !ok || !rehash || err != nil {
-		t.Fatalf("bcrypt: %v %v %v", ok, rehash, err)
-	}
-	if ok, _, _ := h.Verify(context.Background(), "wrong", string(b)); ok {
-		t.Fatal("bcrypt wrong password accepted")
-	}
-}
-
-func TestMalformedHashes(t *testing.T) {
-	h := NewUnsafeFastHasherForTests()
-	good, _ := h.Hash(context.Background(), "x")
-	parts := strings.Split(good, "$")
-	for name, enc := range map[string]string{
-		"empty":        "",
-		"garbage":      "not a hash",
-		"argon2i":      "$argon2i$v=19$m=64,t=1,p=1$" + parts[4] + "$" + parts[5],
-		"version 16":   "$argon2id$v=16$m=64,t=1,p=1$" + parts[4] + "$" + parts[5],
-		"missing key":  "$argon2id$v=19$m=64,t=1,p=1$" + parts[4],
-		"huge memory":  "$argon2id$v=19$m=4294967295,t=1,p=1$" + parts[4] + "$" + parts[5],
-		"huge time":    "$argon2id$v=19$m=64,t=1000000,p=1$" + parts[4] + "$" + parts[5],
-		"zero threads": "$argon2id$v=19$m=64,t=1,p=0$" + parts[4] + "$" + parts[5],
-		"order":        "$argon2id$v=19$t=1,m=64,p=1$" + parts[4] + "$" + parts[5],
-		"leading zero": "$argon2id$v=19$m=064,t=1,p=1$" + parts[4] + "$" + parts[5],
-		"bad base64":   "$argon2id$v=19$m=64,t=1,p=1$!!!!$" + parts[5],
-		"padded":       "$argon2id$v=19$m=64,t=1,p=1$" + parts[4] + "==$" + parts[5],
-		"short salt":   "$argon2id$v=19$m=64,t=1,p=1$AAAA$" + parts[5],
-		"extra field":  good + "$x",
-		"bcrypt junk":  "$2b$10$abc",
-	} {
-		t.Run(name, func(t *testing.T) {
-			ok, _, err := h.Verify(context.Background(), "x", enc)
-			if ok || !errors.Is(err, ErrMalformedHash) {
-				t.Fatalf("ok=%v err=%v, want ErrMalformedHash", ok, err)
-			}
-		})
-	}
-}
-
-func TestCheck(t *testing.T) {
+	current := Params{Memory: 128, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+	h := newHasher(Config{Params: current})
+	with := func(f func(*Params)) Params { p := current; f(&p); return p }
 	for _, tt := range []struct {
-		name, pw string
-		want     error
+		name       string
+		stored     Params
+		pw         string
+		ok, rehash bool
 	}{
-		{"7 runes", "abcdefg", ErrTooShort},
-		{"8 runes", "kq8#vZp2", nil},
-		{"8 multibyte runes", "ünïcödé€", nil},
-		{"6 multibyte runes, 12 bytes", "ééééé€", ErrTooShort},
-		{"256 runes", strings.Repeat("ab", 128), nil},
-		{"257 runes", strings.Repeat("x", 257), ErrTooLong},
-		{"common", "password1", ErrCommon},
-		{"common digits", "12345678", ErrCommon},
-		{"common upper-case", "PASSWORD", ErrCommon},
-		{"invalid utf8", "abcdefgh\xff", ErrInvalid},
-		{"nul", "abcd\x00efgh", ErrInvalid},
-		{"spaces kept", "        ", nil},
+		{"current", current, "pw", true, false},
+		{"less memory", with(func(p *Params) { p.Memory = 64 }), "pw", true, true},
+		{"fewer passes", with(func(p *Params) { p.Time = 1 }), "pw", true, true},
+		{"shorter salt", with(func(p *Params) { p.SaltLen = 8 }), "pw", true, true},
+		{"shorter key", with(func(p *Params) { p.KeyLen = 16 }), "pw", true, true},
+		{"more memory", with(func(p *Params) { p.Memory = 256 }), "pw", true, false},
+		{"more threads", with(func(p *Params) { p.Threads = 2 }), "pw", true, false},
+		{"weaker but wrong password", with(func(p *Params) { p.Memory = 64 }), "other", false, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := Check(tt.pw); !errors.Is(err, tt.want) {
-				t.Fatalf("Check = %v, want %v", err, tt.want)
+			enc := mustHash(t, newHasher(Config{Params: tt.stored}), "pw")
+			ok, rehash, err := h.Verify(context.Background(), tt.pw, enc)
+			if ok != tt.ok || rehash != tt.rehash || err != nil {
+				t.Fatalf("ok=%v rehash=%v err=%v, want ok=%v rehash=%v", ok, rehash, err, tt.ok, tt.rehash)
 			}
 		})
 	}
-	if n := len(common()); n < 3000 {
-		t.Fatalf("common list has %d entries", n)
-	}
 }
 
-// blockingHasher returns a Hasher whose KDF blocks until release is closed and counts how
-// many run at once.
-func blockingHasher(conc, queue int, timeout time.Duration) (h *Hasher, inside *atomic.Int64, peak *atomic.Int64, calls *atomic.Int64, release chan struct{}) {
-	h = newHasher(Config{Params: fast, Concurrency: conc, QueueSize: queue, QueueTimeout: timeout})
-	inside, peak, calls = new(atomic.Int64), new(atomic.Int64), new(atomic.Int64)
-	release = make(chan struct{})
-	h.kdf = func(pw, salt []byte, p Params) []byte {
-		calls.Add(1)
-		n := inside.Add(1)
-		for {
-			old := peak.Load()
-			if n <= old || peak.CompareAndSwap(old, n) {
-				break
+func TestVerifyBcrypt(t *testing.T) {
+	h := NewUnsafeFastHasherForTests()
+	calls, _ := countKDF(h)
+	enc := mustBcrypt(t, "legacy pass")
+	if !strings.HasPrefix(enc, "$2a$04$") {
+		t.Fatalf("unexpected bcrypt format %s", enc)
+	}
+	long := strings.Repeat("x", 72)
+	for _, tt := range []struct {
+		name, pw, enc string
+		ok            bool
+	}{
+		{"2a right", "legacy pass", enc, true},
+		{"2b right", "legacy pass", "$2b$" + enc[4:], true},
+		{"2y right", "legacy pass", "$2y$" + enc[4:], true},
+		{"2a wrong", "legacy pasS", enc, false},
+		{"2b wrong", "", "$2b$" + enc[4:], false},
+		// bcrypt hashes only the first 72 bytes; legacy systems did the same.
+		{"beyond 72 bytes", long + "tail", mustBcrypt(t, long), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, rehash, err := h.Verify(context.Background(), tt.pw, tt.enc)
+			if ok != tt.ok || rehash != tt.ok || err != nil {
+				t.Fatalf("ok=%v rehash=%v err=%v, want ok=rehash=%v", ok, rehash, err, tt.ok)
 			}
-		}
-		<-release
-		inside.Add(-1)
-		return argon2idKey(pw, salt, p)
+		})
 	}
-	return
+	if calls.Load() != 0 {
+		t.Fatalf("bcrypt verification ran argon2id %d times", calls.Load())
+	}
 }
 
-func TestBoundedConcurrency(t *testing.T) {
-	h, inside, peak, _, release := blockingHasher(2, 3, time.Minute)
-	var wg sync.WaitGroup
-	var busy, done atomic.Int64
-	for range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := h.Hash(context.Background(), "pw"); errors.Is(err, ErrBusy) {
-				busy.Add(1)
-			} else if err == nil {
-				done.Add(1)
+func TestVerifyMalformed(t *testing.T) {
+	h := NewUnsafeFastHasherForTests()
+	good := mustHash(t, h, "x")
+	calls, _ := countKDF(h)
+	f := strings.Split(good, "$") // "", alg, version, params, salt, key
+	salt, key := f[4], f[5]
+	phc := func(alg, v, params, salt, key string) string {
+		return "$" + alg + "$" + v + "$" + params + "$" + salt + "$" + key
+	}
+	bc := mustBcrypt(t, "x")
+	for _, tt := range []struct{ name, enc string }{
+		{"empty", ""},
+		{"garbage", "not a hash"},
+		{"dollars", "$$$$$"},
+		{"argon2i", phc("argon2i", "v=19", "m=64,t=1,p=1", salt, key)},
+		{"argon2d", phc("argon2d", "v=19", "m=64,t=1,p=1", salt, key)},
+		{"upper-case algorithm", phc("ARGON2ID", "v=19", "m=64,t=1,p=1", salt, key)},
+		{"version 16", phc("argon2id", "v=16", "m=64,t=1,p=1", salt, key)},
+		{"missing version", "$argon2id$m=64,t=1,p=1$" + salt + "$" + key},
+		{"missing key", "$argon2id$v=19$m=64,t=1,p=1$" + salt},
+		{"missing salt and key", "$argon2id$v=19$m=64,t=1,p=1"},
+		{"empty salt", phc("argon2id", "v=19", "m=64,t=1,p=1", "", key)},
+		{"empty key", phc("argon2id", "v=19", "m=64,t=1,p=1", salt, "")},
+		{"extra field", good + "$x"},
+		{"no leading dollar", strings.TrimPrefix(good, "$")},
+		{"missing p", phc("argon2id", "v=19", "m=64,t=1", salt, key)},
+		{"extra param", phc("argon2id", "v=19", "m=64,t=1,p=1,k=2", salt, key)},
+		{"params out of order", phc("argon2id", "v=19", "t=1,m=64,p=1", salt, key)},
+		{"leading zero", phc("argon2id", "v=19", "m=064,t=1,p=1", salt, key)},
+		{"plus sign", phc("argon2id", "v=19", "m=+64,t=1,p=1", salt, key)},
+		{"negative", phc("argon2id", "v=19", "m=-64,t=1,p=1", salt, key)},
+		{"space", phc("argon2id", "v=19", "m=64, t=1,p=1", salt, key)},
+		{"not a number", phc("argon2id", "v=19", "m=lots,t=1,p=1", salt, key)},
+		{"overflow", phc("argon2id", "v=19", "m=99999999999,t=1,p=1", salt, key)},
+		{"4 GiB memory", phc("argon2id", "v=19", "m=4194304,t=1,p=1", salt, key)},
+		{"memory just above cap", phc("argon2id", "v=19", "m=262145,t=1,p=1", salt, key)},
+		{"memory below 8 KiB per lane", phc("argon2id", "v=19", "m=15,t=1,p=2", salt, key)},
+		{"a million passes", phc("argon2id", "v=19", "m=64,t=1000000,p=1", salt, key)},
+		{"zero passes", phc("argon2id", "v=19", "m=64,t=0,p=1", salt, key)},
+		{"zero threads", phc("argon2id", "v=19", "m=64,t=1,p=0", salt, key)},
+		{"255 threads", phc("argon2id", "v=19", "m=8192,t=1,p=255", salt, key)},
+		{"bad base64", phc("argon2id", "v=19", "m=64,t=1,p=1", "!!!!!!!!!!!!", key)},
+		{"url-safe base64", phc("argon2id", "v=19", "m=64,t=1,p=1", strings.Repeat("_-", 11), key)},
+		{"padded salt", phc("argon2id", "v=19", "m=64,t=1,p=1", salt+"==", key)},
+		{"non-canonical trailing bits", phc("argon2id", "v=19", "m=64,t=1,p=1", salt[:len(salt)-1]+"B", key)},
+		{"line break in salt", phc("argon2id", "v=19", "m=64,t=1,p=1", salt[:4]+"\n"+salt[4:], key)},
+		{"short salt", phc("argon2id", "v=19", "m=64,t=1,p=1", "AAAAAA", key)},
+		{"long salt", phc("argon2id", "v=19", "m=64,t=1,p=1", strings.Repeat("A", 90), key)},
+		{"short key", phc("argon2id", "v=19", "m=64,t=1,p=1", salt, "AAAAAAAAAAAAAAAAAAAA")},
+		{"long key", phc("argon2id", "v=19", "m=64,t=1,p=1", salt, strings.Repeat("A", 90))},
+		{"bcrypt truncated", "$2b$10$abc"},
+		{"bcrypt no cost", "$2a$"},
+		{"bcrypt cost 31", "$2a$31$" + bc[7:]},
+		{"bcrypt cost 15", "$2a$15$" + bc[7:]},
+		{"bcrypt bad cost", "$2a$xx$" + bc[7:]},
+		{"bcrypt 2x", "$2x$" + bc[4:]},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ok, rehash, err := h.Verify(context.Background(), "x", tt.enc)
+			if ok || rehash || !errors.Is(err, ErrMalformedHash) {
+				t.Fatalf("ok=%v rehash=%v err=%v, want ErrMalformedHash", ok, rehash, err)
 			}
-		}()
+		})
 	}
-	waitFor(t, func() bool { return inside.Load() == 2 && h.QueueDepth() == 3 && busy.Load() == 5 })
-	close(release)
-	wg.Wait()
-	if peak.Load() != 2 || done.Load() != 5 || busy.Load() != 5 {
-		t.Fatalf("peak=%d done=%d busy=%d, want 2/5/5", peak.Load(), done.Load(), busy.Load())
-	}
-	if h.InFlight() != 0 || h.QueueDepth() != 0 {
-		t.Fatalf("leaked slots: in flight %d, queued %d", h.InFlight(), h.QueueDepth())
+	if calls.Load() != 0 {
+		t.Fatalf("malformed hashes ran the KDF %d times, want 0", calls.Load())
 	}
 }
 
-func TestQueuedCallerGivesUp(t *testing.T) {
-	h, inside, _, _, release := blockingHasher(1, 2, time.Minute)
-	go h.Hash(context.Background(), "holder")
-	waitFor(t, func() bool { return inside.Load() == 1 })
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { _, err := h.Hash(ctx, "waiter"); errc <- err }()
-	waitFor(t, func() bool { return h.QueueDepth() == 1 })
-	cancel()
-	if err := <-errc; !errors.Is(err, ErrBusy) {
-		t.Fatalf("cancelled waiter: %v", err)
-	}
-	// Timeout too.
-	h.timeout = time.Millisecond
-	if _, err := h.Hash(context.Background(), "late"); !errors.Is(err, ErrBusy) {
-		t.Fatalf("timed-out waiter: %v", err)
-	}
-	close(release)
-	waitFor(t, func() bool { return h.InFlight() == 0 && h.QueueDepth() == 0 })
-}
-
-func TestDummyRunsTheKDF(t *testing.T) {
-	h, _, _, calls, release := blockingHasher(1, 1, time.Minute)
-	close(release)
-	before := calls.Load()
-	if err := h.VerifyDummy(context.Background(), "anything"); err != nil {
-		t.Fatal(err)
-	}
-	if calls.Load()-before != 1 {
-		t.Fatalf("dummy verification ran the KDF %d times, want 1", calls.Load()-before)
-	}
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-func FuzzParsePHC(f *testing.F) {
-	f.Add("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA")
-	f.Add("$2b$10$" + strings.Repeat("a", 53))
-	f.Add("$$$$$")
-	f.Fuzz(func(t *testing.T, s string) {
-		p, salt, key, err := decode(s)
-		if err == nil && (p.Memory > maxMemory || p.Time > maxTime || len(salt) < 8 || len(key) < 16) {
-			t.Fatalf("accepted out-of-range %q", s)
-		}
-	})
-}
-
-func BenchmarkHash(b *testing.B) {
-	h, _ := New(Config{Params: DefaultParams})
-	for b.Loop() {
-		if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
-			b.Fatal(err)
+func TestPHCRoundTrip(t *testing.T) {
+	for _, p := range []Params{fast, DefaultParams, MaxParams, {Memory: 16, Time: 1, Threads: 2, SaltLen: 8, KeyLen: 16}} {
+		salt, key := randomBytes(p.SaltLen), randomBytes(p.KeyLen)
+		enc := encodePHC(p, salt, key)
+		gotP, gotSalt, gotKey, err := decodePHC(enc)
+		if err != nil || gotP != p || string(gotSalt) != string(salt) || string(gotKey) != string(key) {
+			t.Fatalf("%s: decoded %+v err %v", enc, gotP, err)
 		}
 	}
 }
 
-// BenchmarkHashParallel is the raw hashing throughput of all cores together (no HTTP, no
-// store): what a login benchmark can at best approach. Two argon2id computations of 19 MiB
-// each contend for memory bandwidth, so this is below cores ÷ single-hash time.
-func BenchmarkHashParallel(b *testing.B) {
-	h, _ := New(Config{Params: DefaultParams, QueueSize: 1024, QueueTimeout: time.Minute})
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := h.Hash(context.Background(), "correct horse battery staple"); err != nil {
-				b.Error(err)
-			}
+func TestVerifyDummyRunsTheKDF(t *testing.T) {
+	current := Params{Memory: 128, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+	h := newHasher(Config{Params: current})
+	calls, last := countKDF(h)
+	for i := range 3 {
+		if err := h.VerifyDummy(context.Background(), "anything"); err != nil {
+			t.Fatal(err)
 		}
-	})
+		if got := calls.Load(); got != int64(i+1) {
+			t.Fatalf("after %d dummy verifications the KDF ran %d times", i+1, got)
+		}
+	}
+	if p := last.Load(); p == nil || *p != current {
+		t.Fatalf("dummy verification used params %+v, want the current %+v", p, current)
+	}
+	// The dummy hash matches no password, not even the empty one.
+	if ok, _, err := h.Verify(context.Background(), "", h.dummy); ok || err != nil {
+		t.Fatalf("dummy hash matched: %v %v", ok, err)
+	}
 }

@@ -9,52 +9,74 @@ import (
 	"unicode/utf8"
 )
 
-// Policy errors. The API maps each to a stable error code.
+// Policy errors returned by Check. Their meanings are stable: the API exposes each as its own
+// error code.
 var (
-	ErrTooShort = errors.New("password is shorter than 8 characters")
-	ErrTooLong  = errors.New("password is longer than 256 characters")
-	ErrCommon   = errors.New("password is too common")
-	ErrInvalid  = errors.New("password is not valid UTF-8 or contains NUL")
+	// ErrTooShort means the password has fewer than MinLength characters.
+	ErrTooShort = errors.New("password: shorter than 8 characters")
+	// ErrTooLong means the password has more than MaxLength characters.
+	ErrTooLong = errors.New("password: longer than 256 characters")
+	// ErrCommon means the password, or its lower-case form, is on the common-password list.
+	ErrCommon = errors.New("password: too common")
+	// ErrInvalid means the password is not valid UTF-8 or contains a NUL character.
+	ErrInvalid = errors.New("password: not valid UTF-8 or contains NUL")
 )
 
-// Length limits, in characters (Unicode code points), per NIST SP 800-63B §3.1.1.2.
+// Length limits of the policy, in characters (Unicode code points, not bytes), after NIST
+// SP 800-63B §3.1.1.2: at least 8, and a maximum of 256 so that hashing input stays bounded.
 const (
 	MinLength = 8
 	MaxLength = 256
 )
 
+// commonList is Openwall's password.lst (john-data, public domain), with its header.
+//
 //go:embed common-passwords.txt
 var commonList string
 
+// common holds every entry of the list and its lower-case form.
 var common = sync.OnceValue(func() map[string]struct{} {
-	m := make(map[string]struct{}, 4096)
+	m := make(map[string]struct{}, 2*4096)
 	sc := bufio.NewScanner(strings.NewReader(commonList))
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "#!comment:") || line == "" {
+		if line == "" || strings.HasPrefix(line, "#!comment:") {
 			continue
 		}
+		m[line] = struct{}{}
 		m[strings.ToLower(line)] = struct{}{}
 	}
 	return m
 })
 
-// Check applies the password policy: 8–256 characters, valid UTF-8 without NUL, and not in the
-// common-password list (compared case-insensitively, since "PASSWORD" is as guessable as
-// "password"). Passwords are otherwise taken exactly as received: no trimming and no Unicode
-// normalisation, so what the user typed is what gets hashed and verified.
-func Check(pw string) error {
-	if !utf8.ValidString(pw) || strings.IndexByte(pw, 0) >= 0 {
+// Check applies the password policy to a new password. It returns ErrInvalid for invalid
+// UTF-8 or a NUL character, ErrTooShort or ErrTooLong outside MinLength..MaxLength characters,
+// and ErrCommon when the password or its lower-case form is on the bundled common-password
+// list (whose entries are also held lower-cased), since "PASSWORD" and "Password" are as
+// guessable as "password".
+//
+// Otherwise the password is taken exactly as received, here and by Hash and Verify: no
+// trimming and no Unicode normalisation. NFKC (as RFC 8265's OpaqueString profile suggests)
+// would let a user sign in from a keyboard that composes characters differently, but it would
+// also silently merge distinct passwords and tie stored hashes to one Unicode version's
+// tables; hashing the exact bytes keeps verification stable and predictable, and clients
+// that care can normalise before sending.
+func Check(password string) error {
+	if !utf8.ValidString(password) || strings.IndexByte(password, 0) >= 0 {
 		return ErrInvalid
 	}
-	n := utf8.RuneCountInString(pw)
+	n := utf8.RuneCountInString(password)
 	if n < MinLength {
 		return ErrTooShort
 	}
 	if n > MaxLength {
 		return ErrTooLong
 	}
-	if _, ok := common()[strings.ToLower(pw)]; ok {
+	list := common()
+	if _, ok := list[password]; ok {
+		return ErrCommon
+	}
+	if _, ok := list[strings.ToLower(password)]; ok {
 		return ErrCommon
 	}
 	return nil

@@ -41,7 +41,8 @@ type result struct {
 }
 
 type config struct {
-	base      string
+	base      string   // the first instance: setup runs there
+	bases     []string // every instance; client w talks to bases[w % len]
 	adminKey  string
 	conc      int
 	dur       time.Duration
@@ -50,7 +51,7 @@ type config struct {
 
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
-	base := fs.String("url", "http://127.0.0.1:8080", "Gatehouse base URL (loopback only in this workplace)")
+	base := fs.String("url", "http://127.0.0.1:8080", "Gatehouse base URL, or several comma-separated (instances sharing one store): each client sticks to one")
 	admin := fs.String("admin-key", os.Getenv("GATEHOUSE_ADMIN_KEY"), "management key (introspection scenario)")
 	conc := fs.Int("c", 16, "concurrent clients")
 	dur := fs.Duration("d", 5*time.Second, "duration of each scenario")
@@ -61,7 +62,11 @@ func run(args []string, out io.Writer) error {
 	if *conc < 1 || *dur <= 0 || *dur > 10*time.Minute {
 		return errors.New("want -c ≥ 1 and 0 < -d ≤ 10m")
 	}
-	cfg := config{base: strings.TrimRight(*base, "/"), adminKey: *admin, conc: *conc, dur: *dur, scenarios: strings.Split(*which, ",")}
+	cfg := config{adminKey: *admin, conc: *conc, dur: *dur, scenarios: strings.Split(*which, ",")}
+	for _, u := range strings.Split(*base, ",") {
+		cfg.bases = append(cfg.bases, strings.TrimRight(strings.TrimSpace(u), "/"))
+	}
+	cfg.base = cfg.bases[0]
 	results, err := runScenarios(context.Background(), cfg)
 	if err != nil {
 		return err
@@ -90,15 +95,15 @@ func runScenarios(ctx context.Context, cfg config) ([]result, error) {
 		goal := 0.0
 		switch strings.TrimSpace(name) {
 		case "session":
-			do = func(int) error {
-				req, _ := http.NewRequestWithContext(ctx, "GET", cfg.base+"/v1/session", nil)
+			do = func(w int) error {
+				req, _ := http.NewRequestWithContext(ctx, "GET", cfg.at(w)+"/v1/session", nil)
 				req.Header.Set("Cookie", fx.cookie)
 				return call(client, req, 200, nil)
 			}
 		case "refresh":
 			goal = 5000 // SQLite; 2,500 on PostgreSQL (DESIGN.md §6)
 			do = func(w int) error {
-				req := form(ctx, cfg.base+"/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"gatehouse"}, "refresh_token": {fx.refresh[w]}})
+				req := form(ctx, cfg.at(w)+"/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"gatehouse"}, "refresh_token": {fx.refresh[w]}})
 				var tr struct {
 					RefreshToken string `json:"refresh_token"`
 				}
@@ -112,23 +117,23 @@ func runScenarios(ctx context.Context, cfg config) ([]result, error) {
 			if cfg.adminKey == "" {
 				continue
 			}
-			do = func(int) error {
-				req := form(ctx, cfg.base+"/oauth/introspect", url.Values{"token": {fx.access}})
+			do = func(w int) error {
+				req := form(ctx, cfg.at(w)+"/oauth/introspect", url.Values{"token": {fx.access}})
 				req.Header.Set("Authorization", "Bearer "+cfg.adminKey)
 				return call(client, req, 200, nil)
 			}
 		case "userinfo":
-			do = func(int) error {
-				req, _ := http.NewRequestWithContext(ctx, "GET", cfg.base+"/oauth/userinfo", nil)
+			do = func(w int) error {
+				req, _ := http.NewRequestWithContext(ctx, "GET", cfg.at(w)+"/oauth/userinfo", nil)
 				req.Header.Set("Authorization", "Bearer "+fx.access)
 				return call(client, req, 200, nil)
 			}
 		case "login":
 			// Sign-in is argon2id-bound and rate-limited per account and IP: expect 429s from
 			// one client address unless the server trusts this host as a proxy.
-			do = func(int) error {
+			do = func(w int) error {
 				b, _ := json.Marshal(map[string]string{"email": fx.email, "password": fx.password})
-				req, _ := http.NewRequestWithContext(ctx, "POST", cfg.base+"/v1/login", strings.NewReader(string(b)))
+				req, _ := http.NewRequestWithContext(ctx, "POST", cfg.at(w)+"/v1/login", strings.NewReader(string(b)))
 				req.Header.Set("Content-Type", "application/json")
 				return call(client, req, 200, nil)
 			}
@@ -175,6 +180,14 @@ func setup(ctx context.Context, client *http.Client, cfg config) (*fixture, erro
 		fx.refresh = append(fx.refresh, tr.Refresh)
 	}
 	return fx, nil
+}
+
+// at is the instance client w talks to.
+func (c config) at(w int) string {
+	if len(c.bases) == 0 {
+		return c.base
+	}
+	return c.bases[w%len(c.bases)]
 }
 
 func form(ctx context.Context, u string, v url.Values) *http.Request {

@@ -94,6 +94,23 @@ func TestScenariosCountWhatTheServerSaw(t *testing.T) {
 	}
 }
 
+func TestSpreadsOverInstances(t *testing.T) {
+	f1 := &fakeGatehouse{hits: map[string]int64{}}
+	f2 := &fakeGatehouse{hits: map[string]int64{}}
+	s1, s2 := httptest.NewServer(f1), httptest.NewServer(f2)
+	defer s1.Close()
+	defer s2.Close()
+	// Refresh chains are issued by the first instance; the fake instances don't share a store,
+	// so use the session scenario, which every instance answers.
+	rs, err := runScenarios(context.Background(), config{base: s1.URL, bases: []string{s1.URL, s2.URL}, conc: 4, dur: 100 * time.Millisecond, scenarios: []string{"session"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f1.hits["/v1/session"] == 0 || f2.hits["/v1/session"] == 0 || f1.hits["/v1/session"]+f2.hits["/v1/session"] != rs[0].n {
+		t.Fatalf("load not spread: %d + %d of %d", f1.hits["/v1/session"], f2.hits["/v1/session"], rs[0].n)
+	}
+}
+
 func TestRefusesBadFlags(t *testing.T) {
 	for _, args := range [][]string{{"-c", "0"}, {"-d", "0s"}, {"-d", "1h"}, {"-scenarios", "nope", "-url", "http://127.0.0.1:1"}} {
 		if err := run(args, &bytes.Buffer{}); err == nil {

@@ -249,6 +249,17 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// TestExampleConfigLoads keeps docs/gatehouse.example.json valid.
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, _, err := loadConfig("serve", []string{"--config", "../../docs/gatehouse.example.json"}, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	if cfg.Issuer != "https://auth.example.com" || cfg.RedisURL == "" || len(cfg.trusted) != 1 {
+		t.Fatalf("example config not applied: %+v", cfg)
+	}
+}
+
 func TestUserCommands(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer

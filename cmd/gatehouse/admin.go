@@ -27,7 +27,7 @@ func openFor(ctx context.Context, e runEnv, name string, args []string, extra ..
 }
 
 func migrate(ctx context.Context, e runEnv) error {
-	a, _, err := openFor(ctx, e, "migrate", e.args)
+	a, _, err := openFor(ctx, e, "migrate", append([]string{"--auto-migrate", "false"}, e.args...))
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,9 @@ type Config struct {
 	// (GATEHOUSE_ADMIN_KEY) or the file, never a flag (flags show in `ps`).
 	AdminKey    string `json:"admin_key"`
 	InsecureDev bool   `json:"insecure_dev"`
+	// AutoMigrate applies PostgreSQL migrations at start (default true; SQLite always
+	// migrates). Turn it off to run `gatehouse migrate` as a separate deployment step.
+	AutoMigrate bool   `json:"auto_migrate"`
 	LogLevel    string `json:"log_level"`
 
 	SessionIdleTimeout     Duration `json:"session_idle_timeout"`
@@ -80,6 +83,7 @@ func defaultConfig() Config {
 		DataDir:                "./data",
 		Issuer:                 "http://localhost:8080",
 		LogLevel:               "info",
+		AutoMigrate:            true,
 		RedisPrefix:            "gatehouse:",
 		SessionIdleTimeout:     Duration(7 * 24 * time.Hour),
 		SessionAbsoluteTimeout: Duration(30 * 24 * time.Hour),
@@ -106,6 +110,7 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	issuer := fs.String("issuer", "", "public base URL (env GATEHOUSE_ISSUER, default http://localhost:8080)")
 	dbURL := fs.String("database-url", "", "postgres://… ; empty means embedded SQLite (env GATEHOUSE_DATABASE_URL)")
 	redisURL := fs.String("redis-url", "", "redis://… (optional; env GATEHOUSE_REDIS_URL)")
+	autoMigrate := fs.String("auto-migrate", "", "apply PostgreSQL migrations at start: true (default) or false (env GATEHOUSE_AUTO_MIGRATE)")
 	insecure := fs.Bool("insecure-dev", false, "DEVELOPMENT ONLY: cookies without Secure/__Host- (env GATEHOUSE_INSECURE_DEV)")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (env GATEHOUSE_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -140,6 +145,19 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	}
 	if *insecure {
 		cfg.InsecureDev = true
+	}
+	am := getenv("GATEHOUSE_AUTO_MIGRATE")
+	if *autoMigrate != "" {
+		am = *autoMigrate
+	}
+	switch strings.ToLower(am) {
+	case "":
+	case "true", "1":
+		cfg.AutoMigrate = true
+	case "false", "0":
+		cfg.AutoMigrate = false
+	default:
+		problems = append(problems, fmt.Errorf("auto-migrate %q: want true or false", am))
 	}
 	if v := getenv("GATEHOUSE_TRUSTED_PROXIES"); v != "" {
 		cfg.TrustedProxies = strings.Split(v, ",")

@@ -54,6 +54,9 @@ func openStorage(ctx context.Context, cfg Config) (storage, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !cfg.AutoMigrate {
+		return db, nil
+	}
 	if _, err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("migrate: %w", err)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -124,22 +125,22 @@ func TestQueuedCallerGivesUp(t *testing.T) {
 			go func() { errc <- tt.op(ctx, h) }()
 			waitFor(t, "the caller to queue", func() bool { return h.QueueDepth() == 1 })
 			cancel()
-			if err := <-errc; !errors.Is(err, ErrBusy) {
-				t.Fatalf("cancelled while queued: %v, want ErrBusy", err)
+			if err := <-errc; !errors.Is(err, ErrBusy) || !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled while queued: %v, want ErrBusy wrapping context.Canceled", err)
 			}
 			if h.QueueDepth() != 0 || h.InFlight() != 1 {
 				t.Fatalf("after cancel: queued %d, in flight %d, want 0, 1", h.QueueDepth(), h.InFlight())
 			}
 
 			// Already cancelled: turned away without queueing.
-			if err := tt.op(ctx, h); !errors.Is(err, ErrBusy) {
-				t.Fatalf("cancelled context: %v, want ErrBusy", err)
+			if err := tt.op(ctx, h); !errors.Is(err, ErrBusy) || !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled context: %v, want ErrBusy wrapping context.Canceled", err)
 			}
 
 			// Waits past QueueTimeout. The slot stays held, so this must time out.
 			h.timeout = time.Millisecond
-			if err := tt.op(context.Background(), h); !errors.Is(err, ErrBusy) {
-				t.Fatalf("timed out in queue: %v, want ErrBusy", err)
+			if err := tt.op(context.Background(), h); !errors.Is(err, errTimedOut) {
+				t.Fatalf("timed out in queue: %v, want ErrBusy (timed out)", err)
 			}
 
 			g.open()
@@ -168,5 +169,91 @@ func TestCancelledContextWithFreeSlot(t *testing.T) {
 	}
 	if g.calls.Load() != 0 {
 		t.Fatalf("the KDF ran %d times for a done context", g.calls.Load())
+	}
+}
+
+// TestQueueTimeoutExact checks, on synctest's fake clock, that a queued caller waits exactly
+// QueueTimeout: still queued one nanosecond before, turned away at it.
+func TestQueueTimeoutExact(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const timeout = 2 * time.Second
+		h, g := blockingHasher(t, 1, 1, timeout)
+		holder := make(chan error, 1)
+		go func() { _, err := h.Hash(context.Background(), "holder"); holder <- err }()
+		synctest.Wait()
+		if g.inside.Load() != 1 {
+			t.Fatalf("holder not hashing: %d inside", g.inside.Load())
+		}
+
+		start := time.Now()
+		errc := make(chan error, 1)
+		go func() { _, err := h.Hash(context.Background(), "waiter"); errc <- err }()
+		synctest.Wait()
+		if h.QueueDepth() != 1 {
+			t.Fatalf("queue depth %d, want 1", h.QueueDepth())
+		}
+		// A third caller finds the queue of one full and is turned away without waiting.
+		if _, err := h.Hash(context.Background(), "third"); !errors.Is(err, errQueueFull) || time.Since(start) != 0 {
+			t.Fatalf("third caller: %v after %v, want ErrBusy (queue full) at once", err, time.Since(start))
+		}
+
+		time.Sleep(timeout - time.Nanosecond)
+		synctest.Wait()
+		select {
+		case err := <-errc:
+			t.Fatalf("waiter returned %v before QueueTimeout", err)
+		default:
+		}
+		time.Sleep(time.Nanosecond)
+		synctest.Wait()
+		select {
+		case err := <-errc:
+			if !errors.Is(err, errTimedOut) {
+				t.Fatalf("waiter: %v, want ErrBusy (timed out)", err)
+			}
+		default:
+			t.Fatal("waiter still queued at QueueTimeout")
+		}
+
+		g.open()
+		if err := <-holder; err != nil {
+			t.Fatalf("holder: %v", err)
+		}
+		if h.InFlight() != 0 || h.QueueDepth() != 0 || g.calls.Load() != 1 {
+			t.Fatalf("in flight %d, queued %d, kdf calls %d; want 0, 0, 1", h.InFlight(), h.QueueDepth(), g.calls.Load())
+		}
+	})
+}
+
+// TestManyCallersBounded runs 150 Verify calls at once through a Hasher with Concurrency 2
+// and room for all of them in the queue: every one must succeed, and the KDF (the only thing
+// that allocates argon2id memory) must never run more than twice at once.
+func TestManyCallersBounded(t *testing.T) {
+	const callers = 150
+	h, g := blockingHasher(t, 2, callers, time.Hour)
+	g.open() // count only; never block
+	enc := mustHash(t, h, "pw")
+	var wg sync.WaitGroup
+	var okCount atomic.Int64
+	for range callers {
+		wg.Go(func() {
+			ok, _, err := h.Verify(context.Background(), "pw", enc)
+			if err != nil {
+				t.Errorf("Verify: %v", err)
+			}
+			if ok {
+				okCount.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if okCount.Load() != callers || g.calls.Load() != callers+1 {
+		t.Fatalf("%d of %d verified, kdf calls %d", okCount.Load(), callers, g.calls.Load())
+	}
+	if p := g.peak.Load(); p < 1 || p > 2 {
+		t.Fatalf("peak concurrent KDF calls = %d, want at most 2", p)
+	}
+	if h.InFlight() != 0 || h.QueueDepth() != 0 {
+		t.Fatalf("leaked: in flight %d, queued %d", h.InFlight(), h.QueueDepth())
 	}
 }

@@ -9,7 +9,10 @@
 // Config.QueueTimeout), and turns everyone else away at once with ErrBusy, which the HTTP
 // layer answers with 503 temporarily_unavailable and Retry-After. However many sign-ins
 // arrive together, live argon2id memory stays at Concurrency × m (Concurrency × 19 MiB with
-// DefaultParams). Verify, VerifyDummy and Hash share the one semaphore.
+// DefaultParams). The heap additionally holds blocks of finished hashes until the garbage
+// collector reclaims them, which with GOGC=100 puts the peak heap at 2 to 3 times that bound,
+// independent of the number of callers (BenchmarkPeakMemory150). Verify, VerifyDummy and
+// Hash share the one semaphore.
 //
 // VerifyDummy runs a full verification against a hash no password matches, so that a sign-in
 // for an unknown account costs what one for a known account costs.
@@ -42,8 +45,20 @@ import (
 
 // ErrBusy is returned by Hash, Verify and VerifyDummy when no hashing slot is available: the
 // wait queue is full, the caller waited QueueTimeout, or its context ended first. The caller
-// should answer 503 temporarily_unavailable with Retry-After.
+// should answer 503 temporarily_unavailable with Retry-After. A context that ends is reported
+// as ErrBusy too, so that one errors.Is check covers every way a caller is turned away; the
+// returned error also wraps the context's cause (context.Canceled, context.DeadlineExceeded)
+// for logs.
 var ErrBusy = errors.New("password: hashing is saturated, retry later")
+
+var (
+	errQueueFull = fmt.Errorf("%w: wait queue full", ErrBusy)
+	errTimedOut  = fmt.Errorf("%w: waited the whole queue timeout", ErrBusy)
+)
+
+func busyBecause(ctx context.Context) error {
+	return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+}
 
 // ErrMalformedHash is returned by Verify for a stored hash that cannot be parsed strictly, or
 // whose parameters are outside the caps documented on MaxParams.
@@ -86,7 +101,11 @@ func (p Params) weakerThan(q Params) bool {
 	return p.Memory < q.Memory || p.Time < q.Time || p.SaltLen < q.SaltLen || p.KeyLen < q.KeyLen
 }
 
-func (p Params) validate() error {
+// Validate reports every way p falls outside what New accepts, joined with errors.Join: any
+// dimension weaker than DefaultParams (the minimum of DESIGN.md §5), any above MaxParams, or
+// less than the 8 KiB of memory per thread that argon2 requires. It returns nil when p is
+// usable for production hashes.
+func (p Params) Validate() error {
 	var errs []error
 	if p.weakerThan(DefaultParams) || p.Threads < DefaultParams.Threads {
 		errs = append(errs, fmt.Errorf("argon2id parameters %+v are below the minimum %+v", p, DefaultParams))
@@ -106,8 +125,10 @@ type Config struct {
 	// Params are the argon2id parameters for new hashes; New refuses anything weaker than
 	// DefaultParams.
 	Params Params
-	// Concurrency is how many hashes may run at once. The default, runtime.GOMAXPROCS(0),
-	// keeps every core busy: argon2id is CPU-bound, so more would only add memory.
+	// Concurrency is how many hashes may run at once. The default is runtime.GOMAXPROCS(0):
+	// argon2id is CPU-bound, so one hash per usable core reaches full throughput and more
+	// would only add memory. GOMAXPROCS rather than runtime.NumCPU because since Go 1.25 it
+	// follows the container's CPU limit, while NumCPU counts the host's cores.
 	Concurrency int
 	// QueueSize is how many callers may wait for a slot. The default is 8 × Concurrency: the
 	// last caller in line waits about 8 hash times (≈ 225 ms at 28 ms a hash), which absorbs
@@ -135,7 +156,7 @@ type Hasher struct {
 // New returns a Hasher for cfg. It refuses parameters weaker than DefaultParams or stronger
 // than MaxParams, and negative sizes, reporting every problem at once.
 func New(cfg Config) (*Hasher, error) {
-	errs := []error{cfg.Params.validate()}
+	errs := []error{cfg.Params.Validate()}
 	if cfg.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("concurrency %d is negative", cfg.Concurrency))
 	}
@@ -209,7 +230,7 @@ func (h *Hasher) InFlight() int { return int(h.running.Load()) }
 // starved by new arrivals.
 func (h *Hasher) acquire(ctx context.Context) error {
 	if ctx.Err() != nil {
-		return ErrBusy
+		return busyBecause(ctx)
 	}
 	select {
 	case h.slots <- struct{}{}:
@@ -220,7 +241,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.queue <- struct{}{}:
 	default:
-		return ErrBusy // the queue is full: shed at once
+		return errQueueFull // shed at once: waiting longer would only add latency
 	}
 	h.waiting.Add(1)
 	defer func() {
@@ -234,9 +255,9 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		h.running.Add(1)
 		return nil
 	case <-t.C:
-		return ErrBusy
+		return errTimedOut
 	case <-ctx.Done():
-		return ErrBusy
+		return busyBecause(ctx)
 	}
 }
 

@@ -311,3 +311,29 @@ func TestVerifyDummyRunsTheKDF(t *testing.T) {
 		t.Fatalf("dummy hash matched: %v %v", ok, err)
 	}
 }
+
+func TestParamsValidate(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		p     Params
+		nErrs int
+	}{
+		{"defaults", DefaultParams, 0},
+		{"maximum", MaxParams, 0},
+		{"test params", fast, 1},
+		{"too weak and too big", Params{Memory: 1 << 30, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.p.Validate()
+			n := 0
+			if j, ok := err.(interface{ Unwrap() []error }); ok {
+				n = len(j.Unwrap())
+			} else if err != nil {
+				n = 1
+			}
+			if n != tt.nErrs {
+				t.Fatalf("Validate(%+v) = %v: %d problems, want %d", tt.p, err, n, tt.nErrs)
+			}
+		})
+	}
+}

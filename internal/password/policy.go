@@ -16,7 +16,7 @@ var (
 	ErrTooShort = errors.New("password: shorter than 8 characters")
 	// ErrTooLong means the password has more than MaxLength characters.
 	ErrTooLong = errors.New("password: longer than 256 characters")
-	// ErrCommon means the password, or its lower-case form, is on the common-password list.
+	// ErrCommon means the password is on the common-password list, ignoring case.
 	ErrCommon = errors.New("password: too common")
 	// ErrInvalid means the password is not valid UTF-8 or contains a NUL character.
 	ErrInvalid = errors.New("password: not valid UTF-8 or contains NUL")
@@ -34,16 +34,15 @@ const (
 //go:embed common-passwords.txt
 var commonList string
 
-// common holds every entry of the list and its lower-case form.
+// common holds the lower-case form of every entry of the list.
 var common = sync.OnceValue(func() map[string]struct{} {
-	m := make(map[string]struct{}, 2*4096)
+	m := make(map[string]struct{}, 4096)
 	sc := bufio.NewScanner(strings.NewReader(commonList))
 	for sc.Scan() {
 		line := sc.Text()
 		if line == "" || strings.HasPrefix(line, "#!comment:") {
 			continue
 		}
-		m[line] = struct{}{}
 		m[strings.ToLower(line)] = struct{}{}
 	}
 	return m
@@ -51,9 +50,10 @@ var common = sync.OnceValue(func() map[string]struct{} {
 
 // Check applies the password policy to a new password. It returns ErrInvalid for invalid
 // UTF-8 or a NUL character, ErrTooShort or ErrTooLong outside MinLength..MaxLength characters,
-// and ErrCommon when the password or its lower-case form is on the bundled common-password
-// list (whose entries are also held lower-cased), since "PASSWORD" and "Password" are as
-// guessable as "password".
+// and ErrCommon when the password matches an entry of the bundled common-password list
+// case-insensitively (both sides lower-cased with strings.ToLower), since "PASSWORD" and
+// "Password" are as guessable as "password". The list check uses the password untrimmed:
+// " password " is accepted, being outside the list and 10 characters long.
 //
 // Otherwise the password is taken exactly as received, here and by Hash and Verify: no
 // trimming and no Unicode normalisation. NFKC (as RFC 8265's OpaqueString profile suggests)
@@ -72,11 +72,7 @@ func Check(password string) error {
 	if n > MaxLength {
 		return ErrTooLong
 	}
-	list := common()
-	if _, ok := list[password]; ok {
-		return ErrCommon
-	}
-	if _, ok := list[strings.ToLower(password)]; ok {
+	if _, ok := common()[strings.ToLower(password)]; ok {
 		return ErrCommon
 	}
 	return nil

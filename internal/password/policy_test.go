@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestCheck(t *testing.T) {
@@ -24,6 +25,8 @@ func TestCheck(t *testing.T) {
 		{"common 12345678", "12345678", ErrCommon},
 		{"common upper-case", "PASSWORD", ErrCommon},
 		{"common mixed case", "PassWord", ErrCommon},
+		{"common capitalised", "Password", ErrCommon},
+		{"common with surrounding spaces is not trimmed", " password ", nil},
 		{"common listed capitalised", "Michelle", ErrCommon},
 		{"common listed capitalised, lower-cased", "michelle", ErrCommon},
 		{"common with suffix", "password1!x", nil},
@@ -47,12 +50,56 @@ func TestCommonList(t *testing.T) {
 		t.Fatal("the attribution header of common-passwords.txt is missing")
 	}
 	list := common()
-	if n := len(list); n < 3546 {
-		t.Fatalf("common list has %d entries, want at least the 3546 of password.lst", n)
+	entries := 0
+	for line := range strings.Lines(commonList) {
+		line = strings.TrimSuffix(line, "\n")
+		if strings.HasPrefix(line, "#!comment:") {
+			continue
+		}
+		entries++ // one entry is the empty password; Check refuses it as too short
+		if line == "" {
+			continue
+		}
+		if _, ok := list[strings.ToLower(line)]; !ok {
+			t.Fatalf("entry %q is not in the loaded list", line)
+		}
+	}
+	if entries != 3546 {
+		t.Fatalf("common-passwords.txt has %d entries, want the 3546 of password.lst", entries)
 	}
 	for w := range list {
 		if strings.HasPrefix(w, "#!comment:") {
 			t.Fatalf("comment line loaded as a password: %q", w)
 		}
 	}
+}
+
+// FuzzCheck checks that Check never panics and that its verdict agrees with the policy's
+// definitions.
+func FuzzCheck(f *testing.F) {
+	for _, s := range []string{"", "password1", "PASSWORD", "kq8#vZp2", "abcdefgh\xff", strings.Repeat("é", 257)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, pw string) {
+		err := Check(pw)
+		n := utf8.RuneCountInString(pw)
+		switch {
+		case !utf8.ValidString(pw) || strings.IndexByte(pw, 0) >= 0:
+			if err != ErrInvalid {
+				t.Fatalf("Check(%q) = %v, want ErrInvalid", pw, err)
+			}
+		case n < MinLength:
+			if err != ErrTooShort {
+				t.Fatalf("Check(%q) = %v, want ErrTooShort", pw, err)
+			}
+		case n > MaxLength:
+			if err != ErrTooLong {
+				t.Fatalf("Check(%q) = %v, want ErrTooLong", pw, err)
+			}
+		default:
+			if err != nil && err != ErrCommon {
+				t.Fatalf("Check(%q) = %v", pw, err)
+			}
+		}
+	})
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -196,26 +198,58 @@ func TestConfiguredAdminKey(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdown: a request in flight when the signal arrives still completes.
+// TestGracefulShutdown: a request in flight when the signal arrives still completes. The
+// request asks for "100 Continue", which the server sends only once its handler reads the body,
+// so the test knows the request is being served before it stops the server: no sleeps.
 func TestGracefulShutdown(t *testing.T) {
 	s := startServer(t, t.TempDir(), nil)
-	done := make(chan int, 1)
-	go func() {
-		// A signup costs a real argon2id hash: long enough to be in flight.
-		res, _ := postJSON(t, http.DefaultClient, s.url+"/v1/signup", map[string]string{"email": "z@example.com", "password": "correct horse battery staple"})
-		done <- res.StatusCode
-	}()
-	time.Sleep(5 * time.Millisecond) // let the request reach the server; the assertion does not depend on timing
-	if err := s.stop(); err != nil {
-		t.Fatalf("stop: %v", err)
+	addr := strings.TrimPrefix(s.url, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	select {
-	case code := <-done:
-		if code != 201 {
-			t.Fatalf("in-flight request answered %d", code)
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	body := `{"email":"z@example.com","password":"correct horse battery staple"}`
+	fmt.Fprintf(conn, "POST /v1/signup HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", addr, len(body))
+	br := bufio.NewReader(conn)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("want 100 Continue, got %q %v", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil { // the blank line after the interim response
+		t.Fatal(err)
+	}
+
+	// The handler is running. Stop the server and wait until it no longer accepts connections.
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.stop() }()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			break
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("in-flight request lost")
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the server still accepts connections after stop")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+
+	// Shutdown is under way; the request in flight must still be answered.
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("in-flight request lost: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("in-flight request answered %d", res.StatusCode)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("stop: %v", err)
 	}
 }
 

@@ -376,10 +376,6 @@ func (s *Server) revocations(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// streamHeartbeat is how often an idle revocation stream sends a comment line, so that
-// proxies keep it open and clients can tell a quiet feed from a dead one.
-var streamHeartbeat = 15 * time.Second
-
 // revocationStream is GET /v1/revocations/stream: the feed as Server-Sent Events. Each entry
 // is an event "revocation" whose id is its cursor, so a client that reconnects with
 // Last-Event-ID (or ?after=) misses nothing. Entries are pushed as revocations happen (at
@@ -423,7 +419,7 @@ func (s *Server) revocationStream(w http.ResponseWriter, r *http.Request) error 
 	if err := send(list); err != nil {
 		return nil
 	}
-	beat := time.NewTicker(streamHeartbeat)
+	beat := time.NewTicker(s.cfg.StreamHeartbeat)
 	defer beat.Stop()
 	for {
 		select {

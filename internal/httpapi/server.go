@@ -36,8 +36,11 @@ type Config struct {
 	InsecureDevCookies bool
 	// RequestTimeout bounds each request's work (store calls included). Default 10 s.
 	RequestTimeout time.Duration
-	Metrics        *Metrics
-	Logger         *slog.Logger
+	// StreamHeartbeat is how often an idle revocation stream sends a comment line, so that
+	// proxies keep it open and clients can tell a quiet feed from a dead one. Default 15 s.
+	StreamHeartbeat time.Duration
+	Metrics         *Metrics
+	Logger          *slog.Logger
 }
 
 // Server is the HTTP API.
@@ -60,6 +63,9 @@ const devSessionCookie = "gh_session"
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
+	if cfg.StreamHeartbeat <= 0 {
+		cfg.StreamHeartbeat = 15 * time.Second
+	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 10 * time.Second
 	}

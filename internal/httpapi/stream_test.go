@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
 type sseEvent struct {
@@ -80,8 +81,7 @@ func nextRevocation(t *testing.T, ch <-chan sseEvent, within time.Duration) sseE
 }
 
 func TestRevocationStream(t *testing.T) {
-	defer httpapi.SetStreamHeartbeat(20 * time.Millisecond)()
-	e := newEnv(t)
+	e := newEnv(t, func(c *httpapi.Config, _ *ratelimit.Policy) { c.StreamHeartbeat = 20 * time.Millisecond })
 	e.do("GET", "/v1/revocations/stream", nil).wantError(t, 401, "unauthorized")
 	a := e.signup("a@example.com")
 	b := e.login("a@example.com")

@@ -1,20 +1,24 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxBody caps every request body.
 const maxBody = 64 << 10
 
 // decodeJSON reads exactly one JSON object into v. It refuses other content types (so that a
-// cross-site HTML form cannot reach the API), unknown fields, trailing data and bodies over
-// maxBody. An empty body is allowed only when allowEmpty is set, and leaves v untouched.
+// cross-site HTML form cannot reach the API), unknown fields, trailing data, bodies over
+// maxBody, invalid UTF-8, and what checkJSON refuses (case-variant or duplicate member names,
+// NUL characters). An empty body is allowed only when allowEmpty is set, and leaves v untouched.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
 	if allowEmpty && r.ContentLength == 0 {
 		return nil
@@ -23,7 +27,20 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) 
 	if err != nil || mt != "application/json" {
 		return errorf(http.StatusUnsupportedMediaType, codeUnsupportedMedia, "request body must be application/json")
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return jsonError(err, allowEmpty)
+	}
+	if !utf8.Valid(data) {
+		return errorf(http.StatusBadRequest, codeInvalidRequest, "request body must be valid UTF-8")
+	}
+	if err := checkJSON(data, reflect.TypeOf(v)); err != nil {
+		if me, ok := err.(*memberError); ok {
+			return errorf(http.StatusBadRequest, codeInvalidRequest, "%s", me.msg)
+		}
+		return jsonError(err, allowEmpty)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err, allowEmpty)

@@ -101,6 +101,9 @@ func formParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 		}
 		return nil, errorf(http.StatusBadRequest, codeInvalidRequest, "request body is not valid form encoding")
 	}
+	if err := checkParams(r.PostForm, "form"); err != nil {
+		return nil, err
+	}
 	for k, v := range r.PostForm {
 		if len(v) > 1 {
 			return nil, errorf(http.StatusBadRequest, codeInvalidRequest, "parameter %q is repeated", k)
@@ -142,7 +145,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	case "":
 		return errorf(http.StatusBadRequest, codeInvalidRequest, "grant_type is required")
 	default:
-		return errorf(http.StatusBadRequest, codeUnsupportedGrant, "grant_type %q is not supported", truncate(form.Get("grant_type"), 64))
+		return errorf(http.StatusBadRequest, codeUnsupportedGrant, "grant_type %q is not supported", cleanHeader(form.Get("grant_type"), 64))
 	}
 	rt, fromCookie := form.Get("refresh_token"), false
 	if rt == "" {

@@ -94,6 +94,10 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) handle(pattern string, h handlerFunc) {
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := checkURL(r); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
@@ -173,7 +177,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 // client describes the caller for audit events, session metadata and rate limits.
 func (s *Server) client(r *http.Request) accounts.Client {
 	ip := s.cfg.Proxies.ClientIP(r)
-	c := accounts.Client{UserAgent: truncate(r.UserAgent(), 512), IP: "unknown", RateKey: "unknown"}
+	c := accounts.Client{UserAgent: cleanHeader(r.UserAgent(), 512), IP: "unknown", RateKey: "unknown"}
 	if ip != (netip.Addr{}) {
 		c.IP = ip.String()
 		c.RateKey = ratelimit.BucketKey(ip)
@@ -181,9 +185,14 @@ func (s *Server) client(r *http.Request) accounts.Client {
 	return c
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
+// checkURL refuses a path or query parameter that is not valid text (invalid UTF-8, NUL):
+// such input answers 400 here rather than failing later in a store that cannot hold it.
+func checkURL(r *http.Request) error {
+	if !validText(r.URL.Path) {
+		return errorf(http.StatusBadRequest, codeInvalidRequest, "the URL path must be valid UTF-8 without NUL characters")
 	}
-	return s[:n]
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	return checkParams(r.URL.Query(), "query")
 }

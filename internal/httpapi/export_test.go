@@ -1,0 +1,4 @@
+package httpapi
+
+// CleanHeader exposes cleanHeader to the fuzz target.
+var CleanHeader = cleanHeader

@@ -108,6 +108,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.endPreviousSession(r)
 	return s.deliver(w, r, &in, res, http.StatusCreated)
 }
 
@@ -134,7 +135,31 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.endPreviousSession(r)
 	return s.deliver(w, r, &in, res, http.StatusOK)
+}
+
+// endPreviousSession ends the session that the browser signing in already had (its session
+// or refresh cookie came with the sign-in): the new answer replaces that cookie, so the old
+// session would otherwise live on unseen until it expires. It runs after the new sign-in
+// succeeded and never fails it; a failure to end the old session is logged.
+func (s *Server) endPreviousSession(r *http.Request) {
+	var prev *sessions.Session
+	if c, err := r.Cookie(s.cookie); err == nil && c.Value != "" {
+		prev, _ = s.cfg.Sessions.Validate(r.Context(), c.Value)
+	}
+	if prev == nil {
+		if c, err := r.Cookie(s.refreshCookie); err == nil && c.Value != "" {
+			prev, _ = s.cfg.Sessions.PeekRefresh(r.Context(), c.Value)
+		}
+	}
+	if prev == nil {
+		return
+	}
+	if _, err := s.cfg.Accounts.Logout(r.Context(), prev, accounts.ScopeLocal, s.client(r)); err != nil {
+		s.log.WarnContext(r.Context(), "could not end the previous session of a browser that signed in again",
+			"request_id", requestID(r.Context()), "err", err.Error())
+	}
 }
 
 // deliverSession sets the session cookie and answers with the user and session.

@@ -404,3 +404,27 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestReloginEndsPreviousSession: a browser that signs in again (its session cookie comes with
+// the sign-in) ends the session it had; other browsers' sessions stay.
+func TestReloginEndsPreviousSession(t *testing.T) {
+	e := newEnv(t)
+	first := e.signup("relogin@example.com")
+	other := e.login("relogin@example.com") // another browser
+	body := map[string]string{"email": "relogin@example.com", "password": "correct horse battery staple"}
+	res := e.do("POST", "/v1/login", body, withCookie(first)...)
+	res.wantStatus(t, 200)
+	second := sessionCookie(t, res)
+	if second.Value == first.Value {
+		t.Fatal("the same session id was reused")
+	}
+	e.do("GET", "/v1/session", nil, withCookie(first)...).wantError(t, 401, "unauthorized")
+	e.do("GET", "/v1/session", nil, withCookie(other)...).wantStatus(t, 200)
+	list := e.do("GET", "/v1/sessions", nil, withCookie(second)...).json(t)["sessions"].([]any)
+	if len(list) != 2 {
+		t.Fatalf("sessions after re-login: %d, want 2 (the new one and the other browser's)", len(list))
+	}
+	// A failed sign-in ends nothing.
+	e.do("POST", "/v1/login", map[string]string{"email": "relogin@example.com", "password": "wrong password!"}, withCookie(second)...).wantError(t, 401, "invalid_credentials")
+	e.do("GET", "/v1/session", nil, withCookie(second)...).wantStatus(t, 200)
+}

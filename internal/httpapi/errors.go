@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
@@ -114,10 +116,65 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		level = slog.LevelError
 	}
 	attrs := []any{"request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "status", e.Status, "code", e.Code}
+	// Shedding is the server working as designed under a flood: count every case, log a
+	// sample (one line a second per reason, saying how many were left out), never a line each.
+	if reason := shedReason(e); reason != "" {
+		s.cfg.Metrics.shed.WithLabelValues(reason).Inc()
+		suppressed, ok := s.shedLog.allow(reason, time.Now())
+		if !ok {
+			return
+		}
+		level = slog.LevelWarn
+		attrs = append(attrs, "similar_lines_suppressed", suppressed)
+	}
 	if e.Err != nil {
 		attrs = append(attrs, "err", e.Err.Error())
 	}
 	s.log.Log(r.Context(), level, "request failed", attrs...)
+}
+
+// shedReason names why e turned a request away under load, or "" for other errors.
+func shedReason(e *Error) string {
+	switch {
+	case errors.Is(e.Err, password.ErrBusy):
+		return "hash_queue"
+	case e.Status == http.StatusTooManyRequests:
+		return "rate_limited"
+	}
+	return ""
+}
+
+// sampledLog lets one log line a second through for each key and counts the others.
+type sampledLog struct {
+	mu   sync.Mutex
+	keys map[string]*sample
+}
+
+type sample struct {
+	last       time.Time
+	suppressed int
+}
+
+// allow reports whether a line for key may be written at now, and how many lines for key were
+// suppressed since the last one written.
+func (l *sampledLog) allow(key string, now time.Time) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.keys == nil {
+		l.keys = make(map[string]*sample)
+	}
+	sm := l.keys[key]
+	if sm == nil {
+		sm = &sample{}
+		l.keys[key] = sm
+	}
+	if !sm.last.IsZero() && now.Sub(sm.last) < time.Second {
+		sm.suppressed++
+		return 0, false
+	}
+	n := sm.suppressed
+	sm.last, sm.suppressed = now, 0
+	return n, true
 }
 
 type errorBody struct {

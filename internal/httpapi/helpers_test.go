@@ -33,10 +33,12 @@ const testIssuer = "http://gatehouse.test"
 
 const adminKey = "gh_mk_test-management-key-0123456789abcdef"
 
-// countingHasher counts every password-hash computation (real or dummy).
+// countingHasher counts every password-hash computation (real or dummy). While busy is set,
+// every call is turned away with password.ErrBusy, as a saturated hash queue does.
 type countingHasher struct {
 	h    *password.Hasher
 	kdfs atomic.Int64
+	busy atomic.Bool
 }
 
 func (c *countingHasher) Hash(ctx context.Context, pw string) (string, error) {
@@ -44,10 +46,16 @@ func (c *countingHasher) Hash(ctx context.Context, pw string) (string, error) {
 	return c.h.Hash(ctx, pw)
 }
 func (c *countingHasher) Verify(ctx context.Context, pw, enc string) (bool, bool, error) {
+	if c.busy.Load() {
+		return false, false, password.ErrBusy
+	}
 	c.kdfs.Add(1)
 	return c.h.Verify(ctx, pw, enc)
 }
 func (c *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
+	if c.busy.Load() {
+		return password.ErrBusy
+	}
 	c.kdfs.Add(1)
 	return c.h.VerifyDummy(ctx, pw)
 }

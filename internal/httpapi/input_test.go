@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -79,4 +80,41 @@ func TestUserAgentIsCleaned(t *testing.T) {
 			t.Fatalf("stored user agent %q (%d bytes) is not clean text", got, len(got))
 		}
 	}
+}
+
+// TestShedRequestsAreSampledInLogs: a flood turned away by the saturated hash queue is counted
+// in a metric, answered 503 with Retry-After, and logged as a sample, not a line a request.
+func TestShedRequestsAreSampledInLogs(t *testing.T) {
+	e := newEnv(t)
+	e.signup("shed@example.com")
+	e.hasher.busy.Store(true)
+	const n = 15 // under the per-IP sign-in limit, so that only the hash queue turns them away
+	for i := range n {
+		res := e.do("POST", "/v1/login", map[string]string{"email": fmt.Sprintf("shed%d@example.com", i), "password": "correct horse battery staple"})
+		res.wantError(t, 503, "temporarily_unavailable")
+		if res.Header.Get("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+	}
+	lines := strings.Count(e.logs.String(), `"code":"temporarily_unavailable"`)
+	if lines < 1 || lines > 5 {
+		t.Fatalf("%d log lines for %d shed requests, want a sample of a few", lines, n)
+	}
+	if strings.Contains(e.logs.String(), `"level":"ERROR"`) {
+		t.Fatal("shedding logged at ERROR")
+	}
+	metrics := e.do("GET", "/metrics", nil)
+	if !strings.Contains(string(metrics.body), `gatehouse_requests_shed_total{reason="hash_queue"} 15`) {
+		t.Fatalf("shed metric missing or wrong:\n%s", grepLines(string(metrics.body), "shed"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for l := range strings.Lines(s) {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "")
 }

@@ -17,6 +17,7 @@ type Metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
+	shed     *prometheus.CounterVec
 
 	handles sync.Map // route+status -> routeMetrics: label hashing once per series, not per request
 }
@@ -45,8 +46,11 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_logins_total", Help: "Sign-in attempts by outcome.",
 		}, []string{"outcome"}),
+		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_requests_shed_total", Help: "Requests turned away before their work was done, by reason (hash_queue: no password-hashing slot; rate_limited).",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.logins)
+	reg.MustRegister(m.requests, m.latency, m.logins, m.shed)
 	return m
 }
 

@@ -53,6 +53,7 @@ type Server struct {
 	// refreshCookie is the name of the refresh-token cookie of browser token delivery.
 	refreshCookie string
 	reqIDs        requestIDs
+	shedLog       sampledLog
 }
 
 // SessionCookie is the name of the session cookie (DESIGN.md §1).

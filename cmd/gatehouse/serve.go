@@ -67,6 +67,7 @@ func serve(ctx context.Context, e runEnv) error {
 		Ready:              a.db.Ping,
 		AdminKeyHash:       hash,
 		Proxies:            ratelimit.ProxyPolicy{Trusted: cfg.trusted},
+		Buckets:            a.buckets,
 		InsecureDevCookies: cfg.InsecureDev,
 		Metrics:            httpapi.NewMetrics(reg),
 		Logger:             log,

@@ -77,6 +77,7 @@ type app struct {
 	audit    *audit.Log
 	accounts *accounts.Service
 	redis    *redis.Client // nil without --redis-url
+	buckets  ratelimit.Store
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -166,6 +167,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		accounts: accounts.New(db, sm, hasher, limiter, al, log, now),
 		redis:    rc,
+		buckets:  buckets,
 	}, nil
 }
 

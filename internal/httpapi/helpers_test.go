@@ -119,6 +119,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 		Ready:        db.Ping,
 		AdminKeyHash: secret.Hash(adminKey),
 		Logger:       log,
+		Now:          e.clock.Now,
 	}
 	for _, o := range opts {
 		o(&cfg, &policy)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 	"github.com/gatehouse-auth/gatehouse/jws"
@@ -291,12 +292,35 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
 
 // revoke is POST /oauth/revoke (RFC 7009): a refresh token (or session token) ends its
 // session; an access token's jti is revoked until it expires. Unknown tokens answer 200.
+// revokeLimit bounds RFC 7009 revocations per client address: far above what logouts need,
+// low enough that nobody can turn the endpoint into a write (and feed) amplifier.
+var revokeLimit = ratelimit.Limit{Burst: 100, Per: 100 * time.Millisecond}
+
+// allow takes a token from the caller's bucket for what; a refused request answers 429
+// rate_limited with Retry-After, and an unreachable bucket store fails closed (503).
+func (s *Server) allow(r *http.Request, what string, l ratelimit.Limit) error {
+	if s.cfg.Buckets == nil {
+		return nil
+	}
+	res, err := s.cfg.Buckets.Allow(r.Context(), "http:"+what+":"+s.client(r).RateKey, l, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	if !res.Allowed {
+		return &accounts.RateLimitedError{RetryAfter: res.RetryAfter, Limit: what + " " + l.String()}
+	}
+	return nil
+}
+
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	form, err := formParams(w, r)
 	if err != nil {
 		return err
 	}
 	if err := s.publicClient(r, form); err != nil {
+		return err
+	}
+	if err := s.allow(r, "revoke", revokeLimit); err != nil {
 		return err
 	}
 	tok := form.Get("token")

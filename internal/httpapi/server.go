@@ -32,6 +32,11 @@ type Config struct {
 	// AdminKeyHash is SHA-256 of the management key.
 	AdminKeyHash []byte
 	Proxies      ratelimit.ProxyPolicy
+	// Buckets keeps the HTTP layer's own per-client limits (token revocation); shared by
+	// every instance when it is Redis-backed. Nil disables them.
+	Buckets ratelimit.Store
+	// Now is the clock of those limits (default time.Now).
+	Now func() time.Time
 	// InsecureDevCookies drops the Secure flag and the __Host- prefix: only for --insecure-dev.
 	InsecureDevCookies bool
 	// RequestTimeout bounds each request's work (store calls included). Default 10 s.
@@ -64,6 +69,9 @@ const devSessionCookie = "gh_session"
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.StreamHeartbeat <= 0 {
 		cfg.StreamHeartbeat = 15 * time.Second
 	}

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -43,6 +44,11 @@ type Config struct {
 	// HashQueue is how many sign-ins may wait for a hashing slot before 503.
 	HashQueue       int      `json:"hash_queue"`
 	ShutdownTimeout Duration `json:"shutdown_timeout"`
+	// MaxConnections bounds open client connections (default: the open-file limit less a
+	// reserve for the database and files, at most 16384); idle keep-alive connections are
+	// closed first to make room. MaxIdleConnections bounds idle keep-alives (default half).
+	MaxConnections     int `json:"max_connections"`
+	MaxIdleConnections int `json:"max_idle_connections"`
 
 	// SigningAlgorithm is the algorithm of new signing keys: EdDSA (default), ES256 or RS256.
 	SigningAlgorithm string `json:"signing_algorithm"`
@@ -162,6 +168,18 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	if v := getenv("GATEHOUSE_TRUSTED_PROXIES"); v != "" {
 		cfg.TrustedProxies = strings.Split(v, ",")
 	}
+	setInt := func(dst *int, env string) {
+		if v := getenv(env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				problems = append(problems, fmt.Errorf("%s %q: want a whole number", env, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	setInt(&cfg.MaxConnections, "GATEHOUSE_MAX_CONNECTIONS")
+	setInt(&cfg.MaxIdleConnections, "GATEHOUSE_MAX_IDLE_CONNECTIONS")
 	if err := cfg.Validate(); err != nil {
 		problems = append(problems, err)
 	}
@@ -245,6 +263,11 @@ func (c *Config) Validate() error {
 	}
 	if c.HashConcurrency < 0 || c.HashQueue < 0 {
 		bad("hash_concurrency and hash_queue must not be negative")
+	}
+	if c.MaxConnections < 0 || c.MaxIdleConnections < 0 {
+		bad("max_connections and max_idle_connections must not be negative")
+	} else if c.MaxConnections > 0 && c.MaxIdleConnections > c.MaxConnections {
+		bad("max_idle_connections must not exceed max_connections")
 	}
 	c.trusted = nil
 	for _, p := range c.TrustedProxies {

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestNonUTF8InputOnPostgres: input PostgreSQL cannot store as text (invalid UTF-8, a
@@ -50,4 +55,57 @@ func TestNonUTF8InputOnPostgres(t *testing.T) {
 	if n := len(list["users"].([]any)); n != 1 {
 		t.Fatalf("users: %d, want 1", n)
 	}
+}
+
+// TestIdleKeepAlivesCannotLockOthersOut: many clients that open a keep-alive connection and
+// leave it idle (the fd-exhaustion attack) never stop the next client from being served.
+func TestIdleKeepAlivesCannotLockOthersOut(t *testing.T) {
+	s := startServer(t, t.TempDir(), map[string]string{"GATEHOUSE_MAX_CONNECTIONS": "8"})
+	addr := strings.TrimPrefix(s.url, "http://")
+	for i := range 40 { // five times the limit, each left open and idle
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatalf("client %d not served: %v", i, err)
+		}
+		res.Body.Close()
+	}
+	_, m := getText(t, s.url+"/metrics")
+	if !strings.Contains(m, "gatehouse_http_open_connections ") {
+		t.Fatal("no open-connections gauge")
+	}
+	for l := range strings.Lines(m) {
+		var n float64
+		if _, err := fmt.Sscanf(l, "gatehouse_http_open_connections %g", &n); err == nil && n > 8 {
+			t.Fatalf("open connections %g above the limit 8", n)
+		}
+	}
+}
+
+func TestConnectionLimitConfig(t *testing.T) {
+	env := map[string]string{"GATEHOUSE_MAX_CONNECTIONS": "-1", "GATEHOUSE_MAX_IDLE_CONNECTIONS": "x"}
+	_, _, err := loadConfig("serve", nil, func(k string) string { return env[k] })
+	if err == nil || !strings.Contains(err.Error(), "max_connections") || !strings.Contains(err.Error(), "GATEHOUSE_MAX_IDLE_CONNECTIONS") {
+		t.Fatalf("bad connection limits not reported: %v", err)
+	}
+	if n := connectionLimit(0); n < 64 || n > 16384 {
+		t.Fatalf("derived connection limit %d", n)
+	}
+}
+
+func getText(t *testing.T, u string) (*http.Response, string) {
+	t.Helper()
+	res, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
 }

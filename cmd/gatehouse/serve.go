@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/gatehouse-auth/gatehouse/internal/connlimit"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
@@ -77,15 +78,25 @@ func serve(ctx context.Context, e runEnv) error {
 	if err != nil {
 		return err
 	}
+	maxConns := connectionLimit(cfg.MaxConnections)
+	conns := connlimit.New(maxConns, cfg.MaxIdleConnections)
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_http_open_connections", Help: "Open client connections."},
+			func() float64 { return float64(conns.Open()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_http_idle_connections", Help: "Idle keep-alive client connections."},
+			func() float64 { return float64(conns.Idle()) }),
+	)
+	ln = conns.Listener(ln)
 	srv := &http.Server{
 		Handler:           api,
+		ConnState:         conns.ConnState,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          nil,
 	}
-	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "data_dir", cfg.DataDir)
+	log.Info("gatehouse listening", "addr", ln.Addr().String(), "issuer", cfg.Issuer, "data_dir", cfg.DataDir, "max_connections", maxConns)
 	if e.listening != nil {
 		e.listening(ln.Addr())
 	}
@@ -114,6 +125,19 @@ func serve(ctx context.Context, e runEnv) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// connectionLimit is the configured connection cap, or one derived from the open-file limit:
+// that limit less a reserve for the database, logs and key files, at most 16384.
+func connectionLimit(configured int) int {
+	if configured > 0 {
+		return configured
+	}
+	const reserve, ceiling = 128, 16384
+	if n, ok := openFileLimit(); ok && n > 2*reserve {
+		return int(min(n-reserve, ceiling))
+	}
+	return 1024 - reserve
 }
 
 // every runs fn every d until ctx ends.

@@ -65,6 +65,7 @@ func serve(ctx context.Context, e runEnv) error {
 		Audit:              a.audit,
 		Tokens:             a.tokens,
 		Keys:               a.keys,
+		AccessKeys:         a.accessKeys,
 		Ready:              a.db.Ping,
 		AdminKeyHash:       hash,
 		Proxies:            ratelimit.ProxyPolicy{Trusted: cfg.trusted},

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
@@ -37,6 +38,7 @@ type storage interface {
 	sessions.Store
 	audit.Store
 	keys.Store
+	accesskeys.Store
 	store.Settings
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) ([]int, error)
@@ -78,6 +80,8 @@ type app struct {
 	accounts *accounts.Service
 	redis    *redis.Client // nil without --redis-url
 	buckets  ratelimit.Store
+	// accessKeys are the machine credentials.
+	accessKeys *accesskeys.Service
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -165,9 +169,10 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
-		accounts: accounts.New(db, sm, hasher, limiter, al, log, now),
-		redis:    rc,
-		buckets:  buckets,
+		accounts:   accounts.New(db, sm, hasher, limiter, al, log, now),
+		redis:      rc,
+		buckets:    buckets,
+		accessKeys: accesskeys.New(db, now),
 	}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
@@ -68,6 +69,10 @@ func toError(err error) *Error {
 	case errors.As(err, &rl):
 		secs := max(1, int((rl.RetryAfter+999_999_999)/1_000_000_000))
 		return &Error{Status: http.StatusTooManyRequests, Code: codeRateLimited, Description: "too many attempts; try again later", RetryAfter: secs, Err: err}
+	case errors.As(err, new(*accesskeys.InputError)):
+		return &Error{Status: http.StatusBadRequest, Code: codeInvalidRequest, Description: err.Error(), Err: err}
+	case errors.Is(err, accesskeys.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: "access_key_not_found", Description: "no such access key", Err: err}
 	case errors.Is(err, accounts.ErrInvalidCredentials):
 		return &Error{Status: http.StatusUnauthorized, Code: codeInvalidCreds, Description: "invalid email or password", Err: err}
 	case errors.Is(err, sessions.ErrInvalid):

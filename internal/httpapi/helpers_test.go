@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/clock"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
@@ -116,6 +117,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 		Audit:        al,
 		Tokens:       e.tokens,
 		Keys:         km,
+		AccessKeys:   accesskeys.New(db, e.clock.Now),
 		Ready:        db.Ping,
 		AdminKeyHash: secret.Hash(adminKey),
 		Logger:       log,

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
@@ -27,6 +28,8 @@ type Config struct {
 	Audit    *audit.Log
 	Tokens   *tokens.Service
 	Keys     *keys.Manager
+	// AccessKeys manages machine credentials (nil: the access-key routes answer 404).
+	AccessKeys *accesskeys.Service
 	// Ready reports whether the store answers (GET /readyz).
 	Ready func(ctx context.Context) error
 	// AdminKeyHash is SHA-256 of the management key.
@@ -136,6 +139,14 @@ func (s *Server) routes() {
 	s.handle("POST /v1/admin/users/{id}/logout", s.admin(s.adminLogoutUser))
 	s.handle("GET /v1/admin/users/{id}/sessions", s.admin(s.adminUserSessions))
 	s.handle("GET /v1/admin/events", s.admin(s.adminEvents))
+	if s.cfg.AccessKeys != nil {
+		s.handle("POST /v1/admin/access-keys", s.admin(s.adminCreateAccessKey))
+		s.handle("GET /v1/admin/access-keys", s.admin(s.adminListAccessKeys))
+		s.handle("POST /v1/admin/access-keys/import", s.admin(s.adminImportAccessKeys))
+		s.handle("GET /v1/admin/access-keys/{id}", s.admin(s.adminGetAccessKey))
+		s.handle("PATCH /v1/admin/access-keys/{id}", s.admin(s.adminUpdateAccessKey))
+		s.handle("DELETE /v1/admin/access-keys/{id}", s.admin(s.adminDeleteAccessKey))
+	}
 	s.handle("GET /v1/admin/keys", s.admin(s.adminKeys))
 	s.handle("POST /v1/admin/keys/rotate", s.admin(s.adminRotateKeys))
 

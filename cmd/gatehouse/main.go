@@ -43,6 +43,7 @@ commands:
   migrate   apply pending database migrations
   user      manage users: create, list, disable
   keys      signing keys: list, rotate (emergency: old keys stop verifying at once)
+  version   print the version, commit and Go version (also --version)
 `
 
 func run(ctx context.Context, e runEnv) error {
@@ -61,6 +62,8 @@ func run(ctx context.Context, e runEnv) error {
 		return userCmd(ctx, e)
 	case "keys":
 		return keysCmd(ctx, e)
+	case "version", "--version", "-version":
+		return printVersion(e.stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return nil

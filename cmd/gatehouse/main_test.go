@@ -34,6 +34,7 @@ func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); retur
 
 type server struct {
 	url            string
+	dataDir        string
 	stdout, stderr *lockedBuffer
 	stop           func() error
 }
@@ -42,7 +43,7 @@ type server struct {
 func startServer(t testing.TB, dataDir string, env map[string]string, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
+	s := &server{dataDir: dataDir, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}}
 	addrc := make(chan net.Addr, 1)
 	errc := make(chan error, 1)
 	getenv := func(k string) string { return env[k] }
@@ -129,12 +130,24 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatalf("kek mode %v", st.Mode().Perm())
 		}
 	}
-	key := regexp.MustCompile(`gh_mk_[A-Za-z0-9_-]{43}`).FindString(s.stdout.String())
-	if key == "" {
-		t.Fatalf("no management key printed:\n%s", s.stdout)
+	// Output is not a terminal here, so the key goes to a 0600 file and the log says where.
+	kf := filepath.Join(dir, "management-key")
+	b, err := os.ReadFile(kf)
+	if err != nil {
+		t.Fatalf("no management key file: %v\n%s", err, s.stderr)
 	}
-	if strings.Contains(s.stderr.String(), key) {
-		t.Fatal("management key in the logs")
+	if st, _ := os.Stat(kf); st.Mode().Perm() != 0o600 {
+		t.Fatalf("management-key mode %v", st.Mode().Perm())
+	}
+	key := regexp.MustCompile(`gh_mk_[A-Za-z0-9_-]{43}`).FindString(string(b))
+	if key == "" {
+		t.Fatalf("no management key in the file: %q", b)
+	}
+	if strings.Contains(s.stdout.String()+s.stderr.String(), key) {
+		t.Fatal("management key printed to captured output or the logs")
+	}
+	if !strings.Contains(s.stderr.String(), kf) {
+		t.Fatalf("the log does not say where the key is:\n%s", s.stderr)
 	}
 
 	jar, _ := cookiejar.New(nil)
@@ -178,7 +191,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Second start on the same data: no new key printed, the old one still works, data kept.
 	s2 := startServer(t, dir, nil)
-	if strings.Contains(s2.stdout.String(), "gh_mk_") {
+	if b2, _ := os.ReadFile(kf); !bytes.Equal(b2, b) || strings.Contains(s2.stdout.String(), "gh_mk_") {
 		t.Fatal("a second management key was generated")
 	}
 	res, body = get(t, http.DefaultClient, s2.url+"/v1/admin/users", "Authorization", "Bearer "+key)
@@ -190,7 +203,7 @@ func TestEndToEnd(t *testing.T) {
 func TestConfiguredAdminKey(t *testing.T) {
 	key := strings.Repeat("k", 40)
 	s := startServer(t, t.TempDir(), map[string]string{"GATEHOUSE_ADMIN_KEY": key})
-	if strings.Contains(s.stdout.String(), "gh_mk_") {
+	if _, err := os.Stat(filepath.Join(s.dataDir, "management-key")); err == nil || strings.Contains(s.stdout.String(), "gh_mk_") {
 		t.Fatal("generated a key although one was configured")
 	}
 	if res, _ := get(t, http.DefaultClient, s.url+"/v1/admin/users", "Authorization", "Bearer "+key); res.StatusCode != 200 {
@@ -347,5 +360,17 @@ func TestUserCommands(t *testing.T) {
 	}
 	if err := runCmd("", "bogus"); err == nil {
 		t.Fatal("unknown command accepted")
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "--version"} {
+		var out strings.Builder
+		if err := run(context.Background(), runEnv{args: []string{arg}, getenv: func(string) string { return "" }, stdout: &out, stderr: io.Discard}); err != nil {
+			t.Fatalf("%s: %v", arg, err)
+		}
+		if !regexp.MustCompile(`^gatehouse \S+.* go1\.\d+`).MatchString(out.String()) {
+			t.Fatalf("%s printed %q", arg, out.String())
+		}
 	}
 }

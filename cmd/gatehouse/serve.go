@@ -38,7 +38,9 @@ func serve(ctx context.Context, e runEnv) error {
 		return fmt.Errorf("management key: %w", err)
 	}
 	if newKey != "" {
-		banner(e.stdout, newKey)
+		if err := announceAdminKey(e.stdout, cfg.DataDir, newKey, log); err != nil {
+			return fmt.Errorf("management key: %w", err)
+		}
 	}
 
 	reg := prometheus.NewRegistry()

@@ -241,6 +241,41 @@ func adminKeyHash(ctx context.Context, st store.Settings, configured string) (ha
 	return mine, key, nil
 }
 
+// adminKeyFile is where a generated management key goes when no terminal can show it.
+const adminKeyFile = "management-key"
+
+// announceAdminKey hands a newly generated management key to the operator exactly once: on
+// the terminal when standard output is one, else (output captured by a service manager or a
+// container runtime, where it would end up in log storage) in a 0600 file in the data
+// directory, and the log says where. The key never goes to the log itself.
+func announceAdminKey(stdout io.Writer, dataDir, key string, log *slog.Logger) error {
+	if f, ok := stdout.(*os.File); ok && isTerminal(f) {
+		banner(stdout, key)
+		return nil
+	}
+	path := filepath.Join(dataDir, adminKeyFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(f, key); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	log.Warn("a management key was generated; it is in this file (only its hash is kept): read it, store it safely, then delete the file",
+		"path", path)
+	return nil
+}
+
+// isTerminal reports whether f is a character device (a terminal), without a dependency.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
 func banner(w io.Writer, key string) {
 	line := strings.Repeat("=", 78)
 	fmt.Fprintf(w, "%s\nManagement key (shown once; store it now, only its hash is kept):\n\n    %s\n\nUse it as: Authorization: Bearer <key>  on /v1/admin/*\n%s\n", line, key, line)

@@ -39,6 +39,8 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("RefreshAdvance", func(t *testing.T) { testRefreshAdvance(t, newStore(t)) })
 	t.Run("RefreshRace", func(t *testing.T) { testRefreshRace(t, newStore(t)) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, newStore(t)) })
+	t.Run("RevocationFeedConcurrent", func(t *testing.T) { testRevocationFeedConcurrent(t, newStore(t)) })
+	t.Run("EventFeedConcurrent", func(t *testing.T) { testEventFeedConcurrent(t, newStore(t)) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, newStore(t)) })
 	RunOneTime(t, func(t *testing.T) onetime.Store { return newStore(t) })
 }

@@ -86,7 +86,7 @@ func testRevocationFeedConcurrent(t *testing.T, s Store) {
 			<-start
 			for i := range feedTokensPerWriter {
 				r := sessions.Revocation{TokenID: fmt.Sprintf("jti-%d-%d", w, i), UserID: "u", Until: until}
-				if err := s.RevokeTokenID(ctx, r); err != nil {
+				if _, err := s.RevokeTokenID(ctx, r, ""); err != nil {
 					werr <- err
 					return
 				}
@@ -245,6 +245,57 @@ func testEventFeedConcurrent(t *testing.T, s Store) {
 		}
 		if missed > 0 {
 			t.Errorf("reader %d missed %d of %d committed events", i, missed, len(all))
+		}
+	}
+}
+
+// testRevokeTokenIDIdempotent: one entry per token id however often it is revoked, and none
+// for a token whose session's entry already outlives it.
+func testRevokeTokenIDIdempotent(t *testing.T, s Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "alice@example.com")
+	live := mustSession(t, s, u.ID, base)
+	ended := mustSession(t, s, u.ID, base)
+	sessionUntil := base.Add(15 * time.Minute)
+	if err := s.DeleteSession(ctx, ended.ID, sessionUntil); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, jti, sid string
+		until          time.Time
+		want           bool
+	}{
+		{"first revocation", "jti-a", live.ID, base.Add(10 * time.Minute), true},
+		{"same token again", "jti-a", live.ID, base.Add(10 * time.Minute), false},
+		{"same token, no session given", "jti-a", "", base.Add(10 * time.Minute), false},
+		{"no session given", "jti-b", "", base.Add(10 * time.Minute), true},
+		{"session already ended", "jti-c", ended.ID, base.Add(10 * time.Minute), false},
+		{"token outlives its session's entry", "jti-d", ended.ID, sessionUntil.Add(time.Second), true},
+		{"unknown session", "jti-e", "no-such-session", base.Add(10 * time.Minute), true},
+	}
+	for _, tt := range tests {
+		added, err := s.RevokeTokenID(ctx, sessions.Revocation{TokenID: tt.jti, UserID: u.ID, Until: tt.until}, tt.sid)
+		if err != nil || added != tt.want {
+			t.Fatalf("%s: RevokeTokenID = %v, %v; want %v", tt.name, added, err, tt.want)
+		}
+	}
+	all, err := s.RevocationsAfter(ctx, 0, base, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range all {
+		if e.SessionID != "" && e.TokenID != "" {
+			t.Fatalf("a token entry must name no session: %+v", e)
+		}
+		got = append(got, e.SessionID+e.TokenID)
+	}
+	if want := fmt.Sprint([]string{ended.ID, "jti-a", "jti-b", "jti-d", "jti-e"}); fmt.Sprint(got) != want {
+		t.Fatalf("log = %v, want %v", got, want)
+	}
+	for _, jti := range []string{"jti-a", "jti-b", "jti-d"} {
+		if r, err := s.TokenRevoked(ctx, jti, base); err != nil || !r {
+			t.Fatalf("TokenRevoked(%s) = %v, %v", jti, r, err)
 		}
 	}
 }

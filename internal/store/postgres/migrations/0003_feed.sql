@@ -24,3 +24,13 @@ CREATE TRIGGER revocations_commit_order BEFORE INSERT ON revocations
     FOR EACH STATEMENT EXECUTE FUNCTION feed_order_lock('1734440961');
 CREATE TRIGGER events_commit_order BEFORE INSERT ON events
     FOR EACH STATEMENT EXECUTE FUNCTION feed_order_lock('1734440962');
+
+-- One entry per access-token id and per session: revoking the same token again (RFC 7009
+-- allows any number of calls) adds nothing to the log that every follower reads.
+DELETE FROM revocations a USING revocations b
+    WHERE a.token_id <> '' AND a.token_id = b.token_id AND a.id > b.id;
+DELETE FROM revocations a USING revocations b
+    WHERE a.session_id <> '' AND a.session_id = b.session_id AND a.id > b.id;
+DROP INDEX revocations_token_id;
+CREATE UNIQUE INDEX revocations_token_id ON revocations(token_id) WHERE token_id <> '';
+CREATE UNIQUE INDEX revocations_session_id ON revocations(session_id) WHERE session_id <> '';

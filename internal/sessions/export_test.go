@@ -8,10 +8,13 @@ import (
 // Hooks for the external tests: they drive the feed's reads themselves instead of waiting
 // for FollowRevocations' ticker.
 
-const (
-	MaxTail   = maxTail
-	FeedSlack = feedSlack
-)
+const FeedSlack = feedSlack
+
+func (m *Manager) SetFeedMaxTail(n int) {
+	m.feed.mu.Lock()
+	m.feed.maxTail = n
+	m.feed.mu.Unlock()
+}
 
 func (m *Manager) LoadFeed(ctx context.Context) error { return m.loadFeed(ctx) }
 

@@ -1,6 +1,7 @@
 package sessions
 
 import (
+	"cmp"
 	"context"
 	"sort"
 	"sync"
@@ -42,6 +43,7 @@ type feed struct {
 	lastRead   time.Time // last successful read of the store; zero after a failed one
 	staleAfter time.Duration
 	pruned     time.Time
+	maxTail    int // maxTail; tests make it smaller
 }
 
 // fresh reports whether the copy may answer for the store at now. Caller holds mu.
@@ -110,8 +112,8 @@ func (f *feed) append(entries []Revocation, now time.Time) {
 			f.jtis[e.TokenID] = e.Until
 		}
 	}
-	if len(f.tail) > maxTail {
-		drop := len(f.tail) - maxTail/2
+	if limit := cmp.Or(f.maxTail, maxTail); len(f.tail) > limit {
+		drop := len(f.tail) - limit/2
 		f.from = f.tail[drop-1].Cursor
 		f.tail = append([]Revocation(nil), f.tail[drop:]...)
 	}

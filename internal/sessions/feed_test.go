@@ -51,7 +51,7 @@ type feedFixture struct {
 
 const testInterval = 250 * time.Millisecond
 
-func newFeedFixture(t *testing.T) *feedFixture {
+func newFeedFixture(t testing.TB) *feedFixture {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "g.db"))
 	if err != nil {
@@ -69,7 +69,7 @@ func newFeedFixture(t *testing.T) *feedFixture {
 	return &feedFixture{db: cs, m: m, other: sessions.NewManager(db, sessions.Config{}, c.Now), clock: c, user: u.ID}
 }
 
-func (f *feedFixture) mustSession(t *testing.T, m *sessions.Manager) *sessions.Session {
+func (f *feedFixture) mustSession(t testing.TB, m *sessions.Manager) *sessions.Session {
 	t.Helper()
 	s, _, err := m.Create(context.Background(), f.user, sessions.Meta{})
 	if err != nil {
@@ -320,3 +320,40 @@ func TestFeedTailIsBounded(t *testing.T) {
 }
 
 var _ sessions.Store = (*countingStore)(nil)
+
+// BenchmarkFeedFanOut is what one revocation costs the streams that follow it: 200 readers
+// each asking for what follows their cursor, answered from the instance's copy of the log
+// ("memory") or, as before the copy existed, each from the store.
+func BenchmarkFeedFanOut(b *testing.B) {
+	const readers = 200
+	for _, mode := range []string{"memory", "store"} {
+		b.Run(mode, func(b *testing.B) {
+			f := newFeedFixture(b)
+			ctx := context.Background()
+			if mode == "memory" {
+				if err := f.m.LoadFeed(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var cursor int64
+			for b.Loop() {
+				s, _, err := f.m.Create(ctx, f.user, sessions.Meta{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := f.m.Revoke(ctx, s.ID); err != nil {
+					b.Fatal(err)
+				}
+				var next int64
+				for range readers {
+					list, err := f.m.RevocationsAfter(ctx, cursor, 1000)
+					if err != nil || len(list) != 1 {
+						b.Fatalf("RevocationsAfter = %d entries, %v", len(list), err)
+					}
+					next = list[0].Cursor
+				}
+				cursor = next
+			}
+		})
+	}
+}

@@ -39,14 +39,15 @@ type feed struct {
 	started    bool
 	from, to   int64        // tail holds every live entry with from < Cursor <= to
 	tail       []Revocation // in cursor order
-	jtis       map[string]time.Time
+	jtis       map[string]time.Time // revoked access-token id → until
 	lastRead   time.Time // last successful read of the store; zero after a failed one
 	staleAfter time.Duration
 	pruned     time.Time
 	maxTail    int // maxTail; tests make it smaller
 }
 
-// fresh reports whether the copy may answer for the store at now. Caller holds mu.
+// fresh reports whether the copy may answer for the store at now (a clock that went back
+// by more than staleAfter counts as stale too). Caller holds mu.
 func (f *feed) fresh(now time.Time) bool {
 	return f.started && !f.lastRead.IsZero() && now.Sub(f.lastRead) <= f.staleAfter && !now.Before(f.lastRead.Add(-f.staleAfter))
 }

@@ -12,6 +12,7 @@
 -- is a safe cursor. Rolled-back transactions leave gaps, which a follower simply steps over.
 -- The price is that inserts into one table commit one at a time; both tables are written at
 -- human rates (sign-ins, logouts, admin actions), far below one commit per millisecond.
+-- A transaction that ever writes both tables must write revocations first (lock order).
 -- See docs/consistency.md.
 CREATE FUNCTION feed_order_lock() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -37,10 +37,10 @@ type feed struct {
 
 	mu         sync.RWMutex
 	started    bool
-	from, to   int64        // tail holds every live entry with from < Cursor <= to
-	tail       []Revocation // in cursor order
+	from, to   int64                // tail holds every live entry with from < Cursor <= to
+	tail       []Revocation         // in cursor order
 	jtis       map[string]time.Time // revoked access-token id → until
-	lastRead   time.Time // last successful read of the store; zero after a failed one
+	lastRead   time.Time            // last successful read of the store; zero after a failed one
 	staleAfter time.Duration
 	pruned     time.Time
 	maxTail    int // maxTail; tests make it smaller

@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strconv"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -189,7 +189,7 @@ func (f *feed) poll() {
 	f.mu.RUnlock()
 	path := "/v1/revocations"
 	if cursor != "" {
-		path += "?after=" + cursor
+		path += "?after=" + url.QueryEscape(cursor)
 	}
 	res, err := f.request(path)
 	if err != nil {
@@ -209,7 +209,9 @@ func (f *feed) poll() {
 	for _, e := range page.Entries {
 		f.add(e, "")
 	}
-	if _, err := strconv.ParseInt(page.Cursor, 10, 64); err == nil {
+	// The cursor is opaque (today a decimal id, safe to resume from: the issuer hands out
+	// cursors in commit order); keep whatever the issuer sent.
+	if page.Cursor != "" {
 		f.mu.Lock()
 		f.cursor = page.Cursor
 		f.mu.Unlock()

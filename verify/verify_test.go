@@ -34,13 +34,18 @@ type issuer struct {
 	down    atomic.Bool
 	events  chan string
 	feedOK  atomic.Bool
+	// streamDown makes the stream answer 503 (the follower then polls); polls records the
+	// "after" of every poll, and page, when set, is the JSON a poll answers.
+	streamDown atomic.Bool
+	polls      chan string
+	page       atomic.Value // string
 
 	introspections atomic.Int64
 }
 
 func newIssuer(t testing.TB) *issuer {
 	t.Helper()
-	is := &issuer{t: t, events: make(chan string, 16)}
+	is := &issuer{t: t, events: make(chan string, 16), polls: make(chan string, 16)}
 	is.feedOK.Store(true)
 	is.addKey()
 	mux := http.NewServeMux()
@@ -67,6 +72,10 @@ func newIssuer(t testing.TB) *issuer {
 	mux.HandleFunc("GET /v1/revocations/stream", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer feed-cred" || !is.feedOK.Load() {
 			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		if is.streamDown.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
 		}
 		w.Header().Set("Content-Type", "text/event-stream")
@@ -101,8 +110,15 @@ func newIssuer(t testing.TB) *issuer {
 			http.Error(w, "no", http.StatusUnauthorized)
 			return
 		}
+		select {
+		case is.polls <- r.URL.Query().Get("after"):
+		default:
+		}
 		w.Header().Set("Content-Type", "application/json")
 		io := `{"entries":[],"cursor":"0"}`
+		if p, ok := is.page.Load().(string); ok {
+			io = p
+		}
 		w.Write([]byte(io))
 	})
 	is.srv = httptest.NewServer(mux)
@@ -291,6 +307,27 @@ func TestRevocationThroughStream(t *testing.T) {
 			t.Fatal("revocation did not arrive within a second")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestFeedCursorIsOpaque: the feed's cursor is an opaque string (DESIGN.md §2): whatever the
+// issuer answers is sent back unchanged, escaped, on the next poll.
+func TestFeedCursorIsOpaque(t *testing.T) {
+	is := newIssuer(t)
+	is.streamDown.Store(true)
+	c := &clock{t: time.Now()}
+	const cursor = "v2:17+4/a=b&c"
+	is.page.Store(fmt.Sprintf(`{"entries":[{"sid":"sess1","sub":"user1","until":%d}],"cursor":%q}`, c.Now().Add(time.Hour).Unix(), cursor))
+	v := newVerifier(t, is, c, verify.WithRevocationFeed("feed-cred"))
+	if after := <-is.polls; after != "" {
+		t.Fatalf("first poll after %q, want none", after)
+	}
+	if after := <-is.polls; after != cursor {
+		t.Fatalf("second poll after %q, want the cursor of the first answer %q", after, cursor)
+	}
+	tok := sign(t, is.signers[0], "at+jwt", is.claims(c.Now()))
+	if _, err := v.Verify(context.Background(), tok); !errors.Is(err, verify.ErrRevoked) {
+		t.Fatalf("token of a session revoked in a polled page: %v", err)
 	}
 }
 

@@ -334,3 +334,58 @@ func BenchmarkSessionHandler(b *testing.B) {
 		}
 	}
 }
+
+// following starts the sessions Manager's revocation follower, as serve does, so that the
+// bearer path's revocation check is answered from the instance's copy of the log.
+func following(b *testing.B) option {
+	return func(c *httpapi.Config, _ *ratelimit.Policy) {
+		ctx, cancel := context.WithCancel(context.Background())
+		b.Cleanup(cancel)
+		go c.Sessions.FollowRevocations(ctx, 250*time.Millisecond)
+	}
+}
+
+// BenchmarkBearerSession measures GET /v1/session with an access token (signature, session
+// and revocation checks) against the same request with the session cookie, over loopback
+// HTTP in alternating slices, and reports the ratio (goal: within 10 %, ≥ 0.90).
+func BenchmarkBearerSession(b *testing.B) {
+	const conc = 16
+	d := 2 * time.Second
+	if testing.Short() {
+		d = 300 * time.Millisecond
+	}
+	e := newEnv(b, following(b))
+	c := e.signup("bench@example.com")
+	at := e.tokenLogin("bench@example.com").Access
+	cc, bc := keepAliveClient(conc), keepAliveClient(conc)
+	for i := 0; i < b.N; i++ {
+		const rounds = 8
+		var cookie, bearer float64
+		for range rounds {
+			cookie += hammer(b, cc, e.srv.URL+"/v1/session", withCookie(c), conc, d/rounds, 200) / rounds
+			bearer += hammer(b, bc, e.srv.URL+"/v1/session", withBearer(at), conc, d/rounds, 200) / rounds
+		}
+		b.ReportMetric(bearer, "bearer-req/s")
+		b.ReportMetric(cookie, "cookie-req/s")
+		b.ReportMetric(bearer/cookie, "ratio(goal≥0.90)")
+	}
+}
+
+// BenchmarkBearerSessionHandler is the server-side CPU of GET /v1/session with an access
+// token, without the network; compare with BenchmarkSessionHandler (the cookie).
+func BenchmarkBearerSessionHandler(b *testing.B) {
+	e := newEnv(b, following(b))
+	e.signup("bench@example.com")
+	at := e.tokenLogin("bench@example.com").Access
+	h := e.srv.Config.Handler
+	req := httptest.NewRequest("GET", "/v1/session", nil)
+	req.Header.Set("Authorization", "Bearer "+at)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != 200 {
+			b.Fatal(w.Code)
+		}
+	}
+}

@@ -332,7 +332,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	case tokens.LooksLikeJWT(tok):
 		c, err := s.cfg.Tokens.ParseAccess(tok)
 		if err == nil {
-			if err := s.cfg.Sessions.RevokeTokenID(r.Context(), c.ID, c.Subject, time.Unix(c.Expiry, 0).Add(s.cfg.Tokens.Config().Leeway)); err != nil {
+			if err := s.cfg.Sessions.RevokeTokenID(r.Context(), c.ID, c.Session, c.Subject, time.Unix(c.Expiry, 0).Add(s.cfg.Tokens.Config().Leeway)); err != nil {
 				return err
 			}
 		}

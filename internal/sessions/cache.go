@@ -75,55 +75,6 @@ func (c *cache) flush() {
 	c.mu.Unlock()
 }
 
-// FollowRevocations reads the revocation log every interval from its current end and evicts
-// the sessions that other processes (other instances, the operator CLI) ended, so that the
-// cache never outlives a revocation by more than about one interval. When the log cannot be
-// read, the cache is flushed: validation then goes to the store, and fails closed with it.
-// It returns when ctx ends.
-func (m *Manager) FollowRevocations(ctx context.Context, interval time.Duration) {
-	cursor, err := m.store.LastRevocation(ctx)
-	started := err == nil
-	if !started {
-		m.cache.flush()
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-m.poke:
-		}
-		if !started {
-			if cursor, err = m.store.LastRevocation(ctx); err != nil {
-				m.cache.flush()
-				continue
-			}
-			started = true
-		}
-		for {
-			entries, rerr := m.store.RevocationsAfter(ctx, cursor, m.now(), 1000)
-			if rerr != nil {
-				m.cache.flush()
-				break
-			}
-			for _, e := range entries {
-				if e.SessionID != "" {
-					m.cache.evict(e.SessionID)
-				}
-				cursor = e.Cursor
-			}
-			if len(entries) > 0 {
-				m.notify()
-			}
-			if len(entries) < 1000 {
-				break
-			}
-		}
-	}
-}
-
 // Subscribe returns a channel that receives a signal whenever new revocation entries may be
 // in the log: at once for revocations made through this Manager, and within one
 // FollowRevocations interval for those of other processes. Signals coalesce; the subscriber
@@ -170,9 +121,11 @@ func (m *Manager) Poke() {
 	}
 }
 
-// revoked is called after a revocation made here: local streams at once, other instances
-// through the fan-out.
-func (m *Manager) revoked() {
+// revoked is called after a revocation made here: the feed reads the log past it (so that
+// local streams find it in memory), local streams are woken at once, other instances through
+// the fan-out. A failed read leaves the feed stale: readers then go to the store.
+func (m *Manager) revoked(ctx context.Context) {
+	_, _ = m.pullFeed(ctx)
 	m.notify()
 	if m.fanout != nil {
 		m.fanout()

@@ -68,8 +68,11 @@ type Store interface {
 	// DeleteUserSessions removes every session of userID except the one named except (which
 	// may be empty), records a revocation entry for each, and returns the ids it removed.
 	DeleteUserSessions(ctx context.Context, userID, except string, until time.Time) ([]string, error)
-	// RevokeTokenID records a revocation entry for one access-token id.
-	RevokeTokenID(ctx context.Context, r Revocation) error
+	// RevokeTokenID records a revocation entry for one access-token id, r.TokenID (r names
+	// no session), unless the log already has one for that id, or sid (the token's session,
+	// may be empty) has an entry lasting at least until r.Until, which already covers the
+	// token. It reports whether it recorded an entry.
+	RevokeTokenID(ctx context.Context, r Revocation, sid string) (bool, error)
 	// TokenRevoked reports whether a live revocation entry names the access-token id jti.
 	TokenRevoked(ctx context.Context, jti string, now time.Time) (bool, error)
 	// RevocationsAfter returns entries with Cursor > cursor that have not expired at now,
@@ -148,6 +151,7 @@ type Manager struct {
 	refreshGrace time.Duration
 
 	cache *cache
+	feed  feed
 
 	subMu sync.Mutex
 	subs  map[chan struct{}]struct{}
@@ -321,19 +325,33 @@ func (m *Manager) Get(ctx context.Context, id string) (*Session, error) {
 	return &cp, nil
 }
 
-// RevokeTokenID records that one access token (by jti) is revoked until it expires. The
-// entry names no session: consumers of the feed must not end the session for it.
-func (m *Manager) RevokeTokenID(ctx context.Context, jti, userID string, until time.Time) error {
-	err := m.store.RevokeTokenID(ctx, Revocation{TokenID: jti, UserID: userID, Until: until})
-	if err == nil {
-		m.revoked()
+// RevokeTokenID records that one access token (by jti; sid is its session) is revoked until
+// it expires. It is idempotent: a token already revoked, or whose session has already ended
+// (the session's entry covers the token), adds no entry to the log. The entry names no
+// session: consumers of the feed must not end the session for it.
+func (m *Manager) RevokeTokenID(ctx context.Context, jti, sid, userID string, until time.Time) error {
+	if revoked, ok := m.feed.revoked(jti, m.now()); ok && revoked {
+		return nil
 	}
-	return err
+	added, err := m.store.RevokeTokenID(ctx, Revocation{TokenID: jti, UserID: userID, Until: until}, sid)
+	if err != nil {
+		return err
+	}
+	m.feed.addJTI(jti, until)
+	if added {
+		m.revoked(ctx)
+	}
+	return nil
 }
 
-// IsRevoked reports whether an access-token id has been revoked.
+// IsRevoked reports whether an access-token id has been revoked. While FollowRevocations
+// keeps up it is answered from memory; otherwise from the store.
 func (m *Manager) IsRevoked(ctx context.Context, jti string) (bool, error) {
-	return m.store.TokenRevoked(ctx, jti, m.now())
+	now := m.now()
+	if revoked, ok := m.feed.revoked(jti, now); ok {
+		return revoked, nil
+	}
+	return m.store.TokenRevoked(ctx, jti, now)
 }
 
 // Revoke ends one session. Revoking a session that no longer exists returns ErrNotFound.
@@ -342,7 +360,7 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 	err := m.store.DeleteSession(ctx, id, m.now().Add(m.cfg.RevocationRetention))
 	m.cache.evict(id) // a concurrent Validate may have cached it meanwhile
 	if err == nil {
-		m.revoked()
+		m.revoked(ctx)
 	}
 	return err
 }
@@ -353,7 +371,7 @@ func (m *Manager) RevokeUser(ctx context.Context, userID, except string) ([]stri
 	ids, err := m.store.DeleteUserSessions(ctx, userID, except, m.now().Add(m.cfg.RevocationRetention))
 	m.cache.evictUser(userID, except)
 	if len(ids) > 0 {
-		m.revoked()
+		m.revoked(ctx)
 	}
 	return ids, err
 }
@@ -392,7 +410,15 @@ func (m *Manager) SweepRevocations(ctx context.Context) (int, error) {
 	return m.store.DeleteExpiredRevocations(ctx, m.now())
 }
 
-// RevocationsAfter pages the live revocation log (the feed resource servers follow).
+// RevocationsAfter pages the live revocation log (the feed resource servers follow): entries
+// after cursor in cursor order, at most limit. While FollowRevocations keeps up, a cursor
+// within the recent tail is answered from memory, up to the last entry this instance has
+// read (at most one follow interval behind the store, and never behind a revocation made
+// here); any other cursor is read from the store.
 func (m *Manager) RevocationsAfter(ctx context.Context, cursor int64, limit int) ([]Revocation, error) {
-	return m.store.RevocationsAfter(ctx, cursor, m.now(), limit)
+	now := m.now()
+	if list, ok := m.feed.after(cursor, now, limit); ok {
+		return list, nil
+	}
+	return m.store.RevocationsAfter(ctx, cursor, now, limit)
 }

@@ -39,6 +39,9 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("RefreshAdvance", func(t *testing.T) { testRefreshAdvance(t, newStore(t)) })
 	t.Run("RefreshRace", func(t *testing.T) { testRefreshRace(t, newStore(t)) })
 	t.Run("Events", func(t *testing.T) { testEvents(t, newStore(t)) })
+	t.Run("RevokeTokenIDIdempotent", func(t *testing.T) { testRevokeTokenIDIdempotent(t, newStore(t)) })
+	t.Run("RevocationFeedConcurrent", func(t *testing.T) { testRevocationFeedConcurrent(t, newStore(t)) })
+	t.Run("EventFeedConcurrent", func(t *testing.T) { testEventFeedConcurrent(t, newStore(t)) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, newStore(t)) })
 	RunOneTime(t, func(t *testing.T) onetime.Store { return newStore(t) })
 }
@@ -244,7 +247,7 @@ func testSessions(t *testing.T, s Store) {
 	if after, _ := s.RevocationsAfter(ctx, revs[0].Cursor, base, 100); len(after) != 2 {
 		t.Fatalf("cursor paging: %d entries", len(after))
 	}
-	if err := s.RevokeTokenID(ctx, sessions.Revocation{TokenID: "jti-1", UserID: u.ID, Until: base.Add(time.Minute)}); err != nil {
+	if _, err := s.RevokeTokenID(ctx, sessions.Revocation{TokenID: "jti-1", UserID: u.ID, Until: base.Add(time.Minute)}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if r, err := s.TokenRevoked(ctx, "jti-1", base); err != nil || !r {

@@ -19,7 +19,7 @@ import (
 
 // adminURL is the server to create test databases on: GATEHOUSE_TEST_POSTGRES, which CI sets
 // (making this suite required), else a local default that is skipped when unreachable.
-func adminURL(t *testing.T) string {
+func adminURL(t testing.TB) string {
 	t.Helper()
 	if u := os.Getenv("GATEHOUSE_TEST_POSTGRES"); u != "" {
 		return u
@@ -36,7 +36,7 @@ func adminURL(t *testing.T) string {
 }
 
 // mustOpen creates a fresh database for this test, migrates it, and drops it afterwards.
-func mustOpen(t *testing.T) *postgres.DB {
+func mustOpen(t testing.TB) *postgres.DB {
 	t.Helper()
 	admin := adminURL(t)
 	ctx := context.Background()

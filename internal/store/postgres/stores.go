@@ -260,11 +260,17 @@ func (db *DB) CountActiveSessions(ctx context.Context, now, idleCutoff time.Time
 	return n, unavailable(err)
 }
 
-// RevokeTokenID implements sessions.Store.
-func (db *DB) RevokeTokenID(ctx context.Context, r sessions.Revocation) error {
-	_, err := db.pool.Exec(ctx, "INSERT INTO revocations (session_id, token_id, user_id, until) VALUES ($1, $2, $3, $4)",
-		r.SessionID, r.TokenID, r.UserID, r.Until)
-	return unavailable(err)
+// RevokeTokenID implements sessions.Store. The unique index on token_id makes a second
+// revocation of the same token a no-op; the NOT EXISTS skips a token whose session's entry
+// already outlives it.
+func (db *DB) RevokeTokenID(ctx context.Context, r sessions.Revocation, sid string) (bool, error) {
+	tag, err := db.pool.Exec(ctx, `INSERT INTO revocations (token_id, user_id, until)
+		SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM revocations WHERE $4 <> '' AND session_id = $4 AND until >= $3)
+		ON CONFLICT DO NOTHING`, r.TokenID, r.UserID, r.Until, sid)
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // TokenRevoked implements sessions.Store.

@@ -105,11 +105,18 @@ func (db *DB) deleteSessions(ctx context.Context, where string, args []any, unti
 	return ids, unavailable(tx.Commit())
 }
 
-// RevokeTokenID implements sessions.Store.
-func (db *DB) RevokeTokenID(ctx context.Context, r sessions.Revocation) error {
-	_, err := db.exec(ctx, "INSERT INTO revocations (session_id, token_id, user_id, until, created_at) VALUES (?, ?, ?, ?, ?)",
-		r.SessionID, r.TokenID, r.UserID, toDB(r.Until), toDB(time.Now()))
-	return unavailable(err)
+// RevokeTokenID implements sessions.Store. The unique index on token_id makes a second
+// revocation of the same token a no-op; the NOT EXISTS skips a token whose session's entry
+// already outlives it.
+func (db *DB) RevokeTokenID(ctx context.Context, r sessions.Revocation, sid string) (bool, error) {
+	res, err := db.exec(ctx, `INSERT INTO revocations (token_id, user_id, until, created_at)
+		SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM revocations WHERE ? <> '' AND session_id = ? AND until >= ?)
+		ON CONFLICT DO NOTHING`, r.TokenID, r.UserID, toDB(r.Until), toDB(time.Now()), sid, sid, toDB(r.Until))
+	if err != nil {
+		return false, unavailable(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, unavailable(err)
 }
 
 // RevocationsAfter implements sessions.Store.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -27,10 +28,27 @@ type Binding struct {
 	// Delivery is how the first step asked for the session ("cookie" or "token"); the second
 	// step answers the same way.
 	Delivery string
-	// IPClass is the client's network as the rate limiter keys it (the /24 or /64 ...).
+	// IPClass is the client's network, as IPClass computes it.
 	IPClass string
 	// UserAgent is the User-Agent header of the request.
 	UserAgent string
+}
+
+// IPClass is the network an mfa_token is bound to: the /24 of an IPv4 address, the /48 of
+// an IPv6 one (an IPv4-mapped address counts as IPv4). A network, not the address, so that a
+// phone that changes address within its carrier's block between the two steps still
+// finishes, while a token replayed from another network does not.
+func IPClass(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	a = a.Unmap()
+	bits := 48
+	if a.Is4() {
+		bits = 24
+	}
+	p, _ := a.WithZone("").Prefix(bits) // fails only for the zero Addr
+	return p.String()
 }
 
 // hash is SHA-256 over the length-prefixed fields, so no two bindings hash alike by moving

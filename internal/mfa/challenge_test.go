@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -207,4 +208,22 @@ func FuzzParseChallengeToken(f *testing.F) {
 			t.Fatalf("ParseChallengeToken(%q) = %q, %q", s, id, sec)
 		}
 	})
+}
+
+func TestIPClass(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"203.0.113.7", "203.0.113.0/24"},
+		{"203.0.113.250", "203.0.113.0/24"},
+		{"::ffff:203.0.113.7", "203.0.113.0/24"},
+		{"2001:db8:1234:5678::1", "2001:db8:1234::/48"},
+		{"2001:db8:1234:ffff::2", "2001:db8:1234::/48"},
+		{"fe80::1%eth0", "fe80::/48"},
+	} {
+		if got := mfa.IPClass(netip.MustParseAddr(tt.in)); got != tt.want {
+			t.Errorf("IPClass(%s) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := mfa.IPClass(netip.Addr{}); got != "" {
+		t.Errorf("IPClass(zero) = %q", got)
+	}
 }

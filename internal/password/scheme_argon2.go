@@ -7,7 +7,8 @@ import (
 )
 
 // argon2Scheme verifies imported argon2id and argon2i hashes in PHC form. Both share
-// decodePHC's strict parser and MaxParams; imports are further capped at MaxLegacyArgon2Work.
+// decodePHC's strict parser and MaxParams; imports are further capped at MaxLegacyArgon2Memory
+// and MaxLegacyArgon2Work.
 type argon2Scheme struct{}
 
 type argon2Hash struct {
@@ -36,7 +37,10 @@ func (a argon2Scheme) parse(s string) (legacyHash, error) {
 	}
 	p, salt, key, err := decodePHC(phc)
 	if err != nil {
-		return nil, malformed(variant, "%v", err)
+		return nil, err // already ErrMalformedHash with the reason
+	}
+	if p.Memory > MaxLegacyArgon2Memory {
+		return nil, malformed(variant, "m = %d KiB above %d", p.Memory, MaxLegacyArgon2Memory)
 	}
 	if uint64(p.Memory)*uint64(p.Time) > MaxLegacyArgon2Work {
 		return nil, malformed(variant, "m×t = %d KiB·passes above %d", uint64(p.Memory)*uint64(p.Time), MaxLegacyArgon2Work)

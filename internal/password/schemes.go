@@ -29,7 +29,7 @@ import (
 //
 // Supported schemes and their stored forms (Scheme name: form):
 //
-//	argon2id, argon2i      $argon2id$v=19$m=,t=,p=$salt$hash (PHC, as decodePHC parses it)
+//	argon2id, argon2i      $argon2id$v=19$m=,t=,p=$salt$hash, $argon2i$… (PHC, parsed by decodePHC)
 //	bcrypt                 $2a$, $2b$, $2y$ (60 characters)
 //	scrypt                 $scrypt$ln=<log2 N>,r=,p=$salt$hash (PHC B64)
 //	firebase-scrypt        $fbscrypt$v=1,n=<log2 N>,r=<rounds>,p=,ss=<separator>,sk=<signer key>$salt$hash
@@ -57,15 +57,19 @@ import (
 // blocks) and SHA-crypt (rounds). Each cap is well above what the systems people migrate from
 // write today (OWASP 2023, Django 6, Firebase, passlib and glibc defaults).
 const (
-	// MaxLegacyArgon2Work caps m×t (KiB × passes) of imported argon2id and argon2i hashes, on
-	// top of MaxParams: 256 MiB·passes, 6.7 times DefaultParams (m=64 MiB with t=4, m=128 MiB
-	// with t=2; passlib, Django and RFC 9106's second recommendation are below 200 MiB·passes).
+	// MaxLegacyArgon2Memory caps m (KiB) of imported argon2id and argon2i hashes, on top of
+	// MaxParams: 128 MiB (passlib, Bitwarden and RFC 9106's second recommendation use 64 MiB,
+	// Django 100 MiB). A first verification also pays for faulting that memory in.
+	MaxLegacyArgon2Memory = 128 * 1024
+	// MaxLegacyArgon2Work caps m×t (KiB × passes): 256 MiB·passes, 6.7 times DefaultParams
+	// (m=64 MiB with t=4, m=128 MiB with t=2).
 	MaxLegacyArgon2Work = 256 * 1024
 	// MaxLegacyBcryptCost caps bcrypt's cost (log2 of its rounds); real systems use 10 to 12.
 	MaxLegacyBcryptCost = 13
-	// MaxLegacyScryptWork caps N×r×p of scrypt, Firebase scrypt and Auth0 scrypt (N=2^17, r=8,
-	// p=1; memory is 128×N×r bytes, at most 128 MiB). Firebase projects use N=2^14, r=8.
-	MaxLegacyScryptWork = 1 << 20
+	// MaxLegacyScryptWork caps N×r×p of scrypt, Firebase scrypt and Auth0 scrypt: N=2^16 with
+	// r=8 and p=1, passlib's default (memory is 128×N×r bytes, at most 64 MiB). Firebase
+	// projects, Django and Node.js use N=2^14, r=8.
+	MaxLegacyScryptWork = 1 << 19
 	// MaxLegacyPBKDF2SHA1Work caps iterations × 20-byte output blocks of PBKDF2-HMAC-SHA1
 	// (OWASP recommends 1,300,000).
 	MaxLegacyPBKDF2SHA1Work = 2_000_000

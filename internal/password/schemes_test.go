@@ -183,7 +183,8 @@ func TestLegacyMalformed(t *testing.T) {
 			"$argon2i$v=16$m=64,t=1,p=1$" + z16 + "$" + z32,
 			"$argon2i$v=19$m=64,t=1,p=1$" + z16 + "$" + z32[:10] + "!" + z32[11:],
 			"$argon2i$v=19$m=4294967295,t=1,p=1$" + z16 + "$" + z32,
-			"$argon2id$v=19$m=262144,t=16,p=1$" + z16 + "$" + z32, // within MaxParams, over the work cap
+			"$argon2id$v=19$m=262144,t=1,p=1$" + z16 + "$" + z32, // within MaxParams, over the memory cap
+			"$argon2id$v=19$m=65536,t=5,p=1$" + z16 + "$" + z32,  // over the work cap
 		},
 		"bcrypt": {
 			valid["bcrypt"][:59], valid["bcrypt"] + "A",

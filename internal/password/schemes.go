@@ -44,15 +44,17 @@ import (
 //	                       $1$salt$hash, $apr1$salt$hash
 //	ldap-ssha|ssha256|ssha512
 //	                       {SSHA}base64(digest||salt), {SSHA256}…, {SSHA512}… (RFC 2307 style)
-//	auth0-<algorithm>      $auth0$v=1$<base64url JSON>: Auth0's custom_password_hash object
-//	                       (md5, sha1, sha256, sha512, hmac, scrypt; see ImportAuth0)
+//	auth0-md5|sha1|sha256|sha512|scrypt, auth0-hmac-<digest>
+//	                       $auth0$v=1$<base64url JSON>: Auth0's custom_password_hash object
+//	                       (see auth0Scheme; ImportAuth0 stores its bcrypt, argon2, ldap and
+//	                       pbkdf2 hashes as the strings above)
 //
 // The cost caps are the exported MaxLegacy* constants below.
 
 // Cost caps of imported password hashes. An imported hash must never make a sign-in cost more
 // than a few hundred milliseconds of one core (BenchmarkLegacyAtCap measures every scheme at
-// its cap and records the figures). CheckImported and VerifyLegacy refuse
-// anything above them with ErrMalformedHash. Work counts what dominates the cost: passes over
+// its cap and records the figures). CheckImported and VerifyLegacy refuse anything above them
+// with ErrMalformedHash. Work counts what dominates the cost: passes over
 // memory for argon2 and scrypt, compression-function calls for PBKDF2 (iterations × output
 // blocks) and SHA-crypt (rounds). Each cap is well above what the systems people migrate from
 // write today (OWASP 2023, Django 6, Firebase, passlib and glibc defaults).

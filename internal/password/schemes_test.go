@@ -383,3 +383,37 @@ func log2(n int) int {
 	}
 	return l
 }
+
+// FuzzImportAuth0 checks that no custom_password_hash object makes ImportAuth0 panic, that
+// every refusal is ErrMalformedHash, and that whatever it returns is a stored hash that
+// CheckImported accepts and VerifyLegacy verifies without error.
+func FuzzImportAuth0(f *testing.F) {
+	for _, v := range loadVectors(f) {
+		if v.Auth0 != nil && !strings.Contains(string(v.Auth0), "scrypt") {
+			f.Add(string(v.Auth0))
+		}
+	}
+	f.Add(`{"algorithm":"scrypt","hash":{"value":"` + zeroB64(16) + `","encoding":"base64"},"salt":{"value":"s"},"cost":2,"blockSize":1}`)
+	f.Add(`{"algorithm":"hmac","hash":{"value":"00","encoding":"hex","digest":"md5","key":{"value":"k"}},"password":{"encoding":"ucs2"}}`)
+	f.Fuzz(func(t *testing.T, obj string) {
+		enc, err := ImportAuth0([]byte(obj))
+		if err != nil {
+			if !errors.Is(err, ErrMalformedHash) {
+				t.Fatalf("ImportAuth0(%s) = %v, not ErrMalformedHash", obj, err)
+			}
+			return
+		}
+		if err := CheckImported(enc); err != nil {
+			t.Fatalf("ImportAuth0(%s) = %q, which CheckImported refuses: %v", obj, enc, err)
+		}
+		if s := Scheme(enc); s == "unknown" || s == "auth0-custom" {
+			t.Fatalf("ImportAuth0(%s) = %q named %q", obj, enc, s)
+		}
+		if legacyCostly(enc) {
+			return
+		}
+		if _, err := VerifyLegacy("x", enc); err != nil {
+			t.Fatalf("VerifyLegacy(%q) = %v", enc, err)
+		}
+	})
+}

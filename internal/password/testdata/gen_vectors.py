@@ -146,6 +146,13 @@ add("firebase-scrypt", "github.com/firebase/scrypt README", "user1password",
     "$42xEC+ixf3L2lw$lSrfV15cpx95/sZS2W9c9Kp6i/LVgQNDNC/qzrCnh1SAyZvqmZqAjTdn3aoItz+VHjoZilo78198JAdRuid5lQ")
 
 json.dump({"generator": "internal/password/testdata/gen_vectors.py",
-           "note": "made by independent implementations; each vector names its tool",
+           "note": "made by implementations independent of Gatehouse; each vector names its tool",
+           "tools": [passlib + " with python3-bcrypt " + __import__("bcrypt").__version__
+                     + " and python3-argon2 (argon2-cffi) " + __import__("argon2").__version__,
+                     "Python " + sys.version.split()[0] + " hashlib and hmac, " + run("openssl", "version"),
+                     "python3-cryptography " + __import__("cryptography").__version__,
+                     "mkpasswd (whois " + run("dpkg-query", "-W", "-f=${Version}", "whois") + ")",
+                     "htpasswd (apache2-utils " + run("dpkg-query", "-W", "-f=${Version}", "apache2-utils") + ")",
+                     "the example of the github.com/firebase/scrypt README"],
            "vectors": vectors}, sys.stdout, ensure_ascii=False, indent=1)
 sys.stdout.write("\n")

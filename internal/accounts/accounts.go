@@ -123,7 +123,7 @@ func (s *Service) Signup(ctx context.Context, email, pw string, c Client) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	if err := password.Check(pw); err != nil {
+	if err := password.Check(pw, email); err != nil {
 		return nil, err
 	}
 	d, err := s.limiter.CheckSignup(ctx, c.RateKey)

@@ -25,7 +25,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser, c Client) (*users.
 	}
 	var hash string
 	if nu.Password != "" {
-		if err := password.Check(nu.Password); err != nil {
+		if err := password.Check(nu.Password, email); err != nil {
 			return nil, err
 		}
 		if hash, err = s.hasher.Hash(ctx, nu.Password); err != nil {
@@ -62,7 +62,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, p UserPatch, c Clie
 		}
 	}
 	if p.Password != nil {
-		if err := password.Check(*p.Password); err != nil {
+		if err := password.Check(*p.Password, u.Email); err != nil {
 			return nil, err
 		}
 		if u.PasswordHash, err = s.hasher.Hash(ctx, *p.Password); err != nil {

@@ -41,8 +41,11 @@ type Config struct {
 	// HashConcurrency bounds parallel password hashes (default: the number of CPUs).
 	HashConcurrency int `json:"hash_concurrency"`
 	// HashQueue is how many sign-ins may wait for a hashing slot before 503.
-	HashQueue       int      `json:"hash_queue"`
-	ShutdownTimeout Duration `json:"shutdown_timeout"`
+	HashQueue int `json:"hash_queue"`
+	// BreachedPasswordsFile is an offline copy of the Pwned Passwords SHA-1 list ordered by
+	// hash; new passwords found in it are refused (no network: binary search in the file).
+	BreachedPasswordsFile string   `json:"breached_passwords_file"`
+	ShutdownTimeout       Duration `json:"shutdown_timeout"`
 
 	// SigningAlgorithm is the algorithm of new signing keys: EdDSA (default), ES256 or RS256.
 	SigningAlgorithm string `json:"signing_algorithm"`
@@ -140,6 +143,7 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	set(&cfg.SigningAlgorithm, "GATEHOUSE_SIGNING_ALGORITHM", "")
 	set(&cfg.KEK, "GATEHOUSE_KEK", "")
 	set(&cfg.RedisPrefix, "GATEHOUSE_REDIS_PREFIX", "")
+	set(&cfg.BreachedPasswordsFile, "GATEHOUSE_BREACHED_PASSWORDS_FILE", "")
 	if v := getenv("GATEHOUSE_INSECURE_DEV"); v != "" {
 		cfg.InsecureDev = v == "1" || strings.EqualFold(v, "true")
 	}
@@ -242,6 +246,11 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyRotation < Duration(time.Hour) {
 		bad("key_rotation must be at least 1h")
+	}
+	if c.BreachedPasswordsFile != "" {
+		if st, err := os.Stat(c.BreachedPasswordsFile); err != nil || !st.Mode().IsRegular() {
+			bad("breached_passwords_file %q: not a readable file", c.BreachedPasswordsFile)
+		}
 	}
 	if c.HashConcurrency < 0 || c.HashQueue < 0 {
 		bad("hash_concurrency and hash_queue must not be negative")

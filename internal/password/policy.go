@@ -104,6 +104,34 @@ func Check(password string, context ...string) error {
 	return nil
 }
 
+// Policy is the password policy with an optional operator-provided breach corpus. A nil
+// *Policy applies exactly Check.
+type Policy struct {
+	// Breached, when set, is an offline Pwned Passwords file (config breached_passwords_file)
+	// consulted after the embedded set: a password found in it is ErrCommon.
+	Breached *PwnedFile
+}
+
+// Check applies Check and then, when configured, looks the password up in p.Breached. An
+// error reading the file is returned as it is (the caller fails the request rather than
+// accepting a password it could not check).
+func (p *Policy) Check(password string, context ...string) error {
+	if err := Check(password, context...); err != nil {
+		return err
+	}
+	if p == nil || p.Breached == nil {
+		return nil
+	}
+	found, err := p.Breached.Contains(password)
+	if err != nil {
+		return fmt.Errorf("password: breached passwords file: %w", err)
+	}
+	if found {
+		return ErrCommon
+	}
+	return nil
+}
+
 // validLength checks encoding and length.
 func validLength(password string) error {
 	if !utf8.ValidString(password) || strings.IndexByte(password, 0) >= 0 {

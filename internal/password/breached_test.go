@@ -72,14 +72,14 @@ func TestBreachedSet(t *testing.T) {
 	}
 }
 
-// TestBreachedFalsePositives measures the false-positive rate on 100,000 random passwords
-// (fixed seed, so the count is deterministic): 2^-15 predicts about 3.
+// TestBreachedFalsePositives measures the false-positive rate on 50,000 random passwords
+// (fixed seed, so the count is deterministic): 2^-15 predicts about 1.5.
 func TestBreachedFalsePositives(t *testing.T) {
 	g := breached()
 	r := rand.New(rand.NewPCG(1, 2))
 	const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789!#%&*"
 	fp := 0
-	const trials = 100_000
+	const trials = 50_000
 	for range trials {
 		var b [14]byte
 		for i := range b {
@@ -90,7 +90,7 @@ func TestBreachedFalsePositives(t *testing.T) {
 		}
 	}
 	t.Logf("false positives: %d of %d (%.5f%%; 2^-15 = %.5f%%)", fp, trials, 100*float64(fp)/trials, 100.0/32768)
-	if fp > 15 {
+	if fp > 10 {
 		t.Fatalf("%d false positives in %d, far above 2^-15", fp, trials)
 	}
 }

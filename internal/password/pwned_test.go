@@ -30,7 +30,7 @@ func writePwned(t *testing.T, eol string, passwords ...string) string {
 
 func TestPwnedFile(t *testing.T) {
 	var in, out []string
-	for i := range 3000 {
+	for i := range 1000 {
 		in = append(in, fmt.Sprintf("leaked-%d", i))
 		out = append(out, fmt.Sprintf("fresh-%d", i))
 	}

@@ -4,6 +4,7 @@ import (
 	"net/mail"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -109,6 +110,9 @@ func NormalizeEmail(s string) (string, error) {
 // foldEmail applies NFKC and lower-casing until the result is stable (one round almost
 // always; lower-casing can, rarely, produce a character that NFKC changes again).
 func foldEmail(s string) string {
+	if isASCII(s) {
+		return strings.ToLower(s) // ASCII is its own NFKC
+	}
 	for range 4 {
 		next := norm.NFKC.String(strings.ToLower(norm.NFKC.String(s)))
 		if next == s {
@@ -137,6 +141,9 @@ func needsIDNA(domain string) bool {
 // invisible reports whether r is a character an address may not contain: controls (Cc),
 // white space, and the ignorable characters below.
 func invisible(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r <= ' ' || r == 0x7f // the only invisible ASCII: controls, space, DEL
+	}
 	return ignorable(r) || unicode.Is(unicode.Cc, r) || unicode.Is(unicode.White_Space, r) ||
 		unicode.Is(unicode.Zs, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
 }
@@ -147,6 +154,9 @@ func invisible(r rune) bool {
 // default-ignorable characters (combining grapheme joiner, Hangul fillers, Khmer inherent
 // vowels) and variation selectors.
 func ignorable(r rune) bool {
+	if r < 0xAD {
+		return false // the first format character is the soft hyphen
+	}
 	return unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) ||
 		unicode.Is(unicode.Variation_Selector, r) || unicode.Is(unicode.Bidi_Control, r)
 }
@@ -173,6 +183,17 @@ func EmailSkeleton(email string) string {
 // skeleton is UTS #39's skeleton(X): NFD, remove default-ignorable code points, map every
 // character to its prototype, NFD again.
 func skeleton(s string) string {
+	if isASCII(s) {
+		// The fast path of every plain address: ASCII is its own NFD, and the prototypes of
+		// ASCII characters are canonically decomposed already.
+		t := asciiPrototypes()
+		var b strings.Builder
+		b.Grow(len(s) + 8)
+		for i := 0; i < len(s); i++ {
+			b.WriteString(t[s[i]])
+		}
+		return b.String()
+	}
 	s = norm.NFD.String(s)
 	var b strings.Builder
 	b.Grow(len(s))
@@ -187,6 +208,28 @@ func skeleton(s string) string {
 		}
 	}
 	return norm.NFD.String(b.String())
+}
+
+// asciiPrototypes is the prototype of every ASCII character.
+var asciiPrototypes = sync.OnceValue(func() *[128]string {
+	var t [128]string
+	for c := range rune(128) {
+		if to, ok := prototype(c); ok {
+			t[c] = norm.NFD.String(to)
+		} else {
+			t[c] = string(c)
+		}
+	}
+	return &t
+})
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // prototype looks r up in the confusables table.

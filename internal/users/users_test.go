@@ -168,15 +168,6 @@ func legacyNormalizeEmail(s string) (string, bool) {
 	return strings.ToLower(s), true
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
 func FuzzNormalizeEmail(f *testing.F) {
 	for _, s := range []string{"a@b.c", "A <a@b.c>", "\"x\"@y.z", "@", "", "ｊｏｈｎ＠ｅｘａｍｐｌｅ．ｃｏｍ",
 		"jose\u0301@example.com", "bob@xn--bcher-kva.example", "jo\u200bhn@example.com", "p\u0430ypal@example.com",
@@ -212,4 +203,22 @@ func FuzzNormalizeEmail(f *testing.F) {
 			t.Fatalf("skeleton not stable for %q", got)
 		}
 	})
+}
+
+func BenchmarkNormalizeEmail(b *testing.B) {
+	for b.Loop() {
+		NormalizeEmail("Alice.Example+tag@Example.COM")
+	}
+}
+
+func BenchmarkEmailSkeleton(b *testing.B) {
+	for b.Loop() {
+		EmailSkeleton("alice.example+tag@example.com")
+	}
+}
+
+func BenchmarkEmailSkeletonUnicode(b *testing.B) {
+	for b.Loop() {
+		EmailSkeleton("jos\u00e9.p\u0430ypal@b\u00fccher.example")
+	}
 }

@@ -42,8 +42,11 @@ type Config struct {
 	// HashConcurrency bounds parallel password hashes (default: the number of CPUs).
 	HashConcurrency int `json:"hash_concurrency"`
 	// HashQueue is how many sign-ins may wait for a hashing slot before 503.
-	HashQueue       int      `json:"hash_queue"`
-	ShutdownTimeout Duration `json:"shutdown_timeout"`
+	HashQueue int `json:"hash_queue"`
+	// BreachedPasswordsFile is an offline copy of the Pwned Passwords SHA-1 list ordered by
+	// hash; new passwords found in it are refused (no network: binary search in the file).
+	BreachedPasswordsFile string   `json:"breached_passwords_file"`
+	ShutdownTimeout       Duration `json:"shutdown_timeout"`
 	// MaxConnections bounds open client connections (default: the open-file limit less a
 	// reserve for the database and files, at most 16384); idle keep-alive connections are
 	// closed first to make room. MaxIdleConnections bounds idle keep-alives (default half).
@@ -146,6 +149,7 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	set(&cfg.SigningAlgorithm, "GATEHOUSE_SIGNING_ALGORITHM", "")
 	set(&cfg.KEK, "GATEHOUSE_KEK", "")
 	set(&cfg.RedisPrefix, "GATEHOUSE_REDIS_PREFIX", "")
+	set(&cfg.BreachedPasswordsFile, "GATEHOUSE_BREACHED_PASSWORDS_FILE", "")
 	if v := getenv("GATEHOUSE_INSECURE_DEV"); v != "" {
 		cfg.InsecureDev = v == "1" || strings.EqualFold(v, "true")
 	}
@@ -260,6 +264,11 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyRotation < Duration(time.Hour) {
 		bad("key_rotation must be at least 1h")
+	}
+	if c.BreachedPasswordsFile != "" {
+		if st, err := os.Stat(c.BreachedPasswordsFile); err != nil || !st.Mode().IsRegular() {
+			bad("breached_passwords_file %q: not a readable file", c.BreachedPasswordsFile)
+		}
 	}
 	if c.HashConcurrency < 0 || c.HashQueue < 0 {
 		bad("hash_concurrency and hash_queue must not be negative")

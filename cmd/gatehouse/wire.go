@@ -167,9 +167,18 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	acc := accounts.New(db, sm, hasher, limiter, al, log, now)
+	if cfg.BreachedPasswordsFile != "" {
+		pf, err := password.OpenPwnedFile(cfg.BreachedPasswordsFile)
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+		acc.WithPasswordPolicy(&password.Policy{Breached: pf}) // open for the life of the process
+	}
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
-		accounts:   accounts.New(db, sm, hasher, limiter, al, log, now),
+		accounts:   acc,
 		redis:      rc,
 		buckets:    buckets,
 		accessKeys: accesskeys.New(db, now),

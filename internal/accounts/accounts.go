@@ -77,9 +77,14 @@ type Service struct {
 	audit    *audit.Log
 	log      *slog.Logger
 	now      func() time.Time
+	policy   *password.Policy // nil: password.Check alone
 
 	userCache sync.Map // id -> cachedUser
 }
+
+// WithPasswordPolicy makes new passwords pass p (an operator's breached-password file) on top
+// of password.Check.
+func (s *Service) WithPasswordPolicy(p *password.Policy) { s.policy = p }
 
 // userCacheTTL bounds how stale the user shown by GET /v1/session may be after a change made
 // by another process. Changes through this Service evict at once; disabling a user anywhere
@@ -123,7 +128,7 @@ func (s *Service) Signup(ctx context.Context, email, pw string, c Client) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	if err := password.Check(pw); err != nil {
+	if err := s.policy.Check(pw, email); err != nil {
 		return nil, err
 	}
 	d, err := s.limiter.CheckSignup(ctx, c.RateKey)

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
-	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
@@ -25,7 +24,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser, c Client) (*users.
 	}
 	var hash string
 	if nu.Password != "" {
-		if err := password.Check(nu.Password); err != nil {
+		if err := s.policy.Check(nu.Password, email); err != nil {
 			return nil, err
 		}
 		if hash, err = s.hasher.Hash(ctx, nu.Password); err != nil {
@@ -62,7 +61,7 @@ func (s *Service) UpdateUser(ctx context.Context, id string, p UserPatch, c Clie
 		}
 	}
 	if p.Password != nil {
-		if err := password.Check(*p.Password); err != nil {
+		if err := s.policy.Check(*p.Password, u.Email); err != nil {
 			return nil, err
 		}
 		if u.PasswordHash, err = s.hasher.Hash(ctx, *p.Password); err != nil {

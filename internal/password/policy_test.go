@@ -29,19 +29,75 @@ func TestCheck(t *testing.T) {
 		{"common with surrounding spaces is not trimmed", " password ", nil},
 		{"common listed capitalised", "Michelle", ErrCommon},
 		{"common listed capitalised, lower-cased", "michelle", ErrCommon},
-		{"common with suffix", "password1!x", nil},
+		{"common with suffix", "password1!xq", nil},
+		{"breached password123", "password123", ErrCommon},
+		{"breached upper-case", "PASSWORD123", ErrCommon},
+		{"breached P@ssw0rd", "P@ssw0rd", ErrCommon},
+		{"breached 50,000th", "trek5500", ErrCommon},
+		{"breached 150,000th", "vidaloka2009", ErrCommon},
+		{"breached 200,000th", "maxno1998", ErrCommon},
+		{"random 12 characters", "q7#Vt9!mWz2p", nil},
+		{"random 16 characters", "hT4$kq9Ls2&xVb8n", nil},
+		{"random passphrase", "copper lantern sofa 47", nil},
+		{"service name (also breached)", "gatehouse", ErrCommon},
+		{"service name with symbols", "gatehouse!!", ErrContextual},
+		{"service name with digits", "Gatehouse2024!", ErrContextual},
+		{"service name in leet", "g4teh0use", ErrContextual},
+		{"service name in leet with suffix", "G4teh0u$e!!", ErrContextual},
+		{"service name twice", "gatehousegatehouse", ErrContextual},
+		{"service name spaced", "Gate House", ErrContextual},
+		{"parts of the service name", "housegate", nil}, // "gate" and "house" are not context words
+		{"service name inside a longer password", "my gatehouse is tall", nil},
 		{"invalid UTF-8", "abcdefgh\xff", ErrInvalid},
 		{"truncated UTF-8", "abcdefgh\xc3", ErrInvalid},
 		{"NUL", "abcd\x00efgh", ErrInvalid},
 		{"spaces kept", "        ", nil},
 		{"surrounding spaces not trimmed", "  abcde  ", nil},
 		{"comment header line", "#!comment: This list has been compiled by Solar Designer", nil},
+		{"8 runes of random hex", "9f3ac27d", nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := Check(tt.pw); !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 				t.Fatalf("Check(%q) = %v, want %v", tt.pw, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestCheckContext(t *testing.T) {
+	const email = "John.Smith@Example-Corp.co.uk"
+	for _, tt := range []struct {
+		name, pw string
+		want     error
+	}{
+		{"local part", "john.smith", ErrContextual},
+		{"local part squeezed (also breached)", "JohnSmith", ErrCommon},
+		{"local part with underscore", "John_Smith", ErrContextual},
+		{"local part with digits", "johnsmith1987", ErrContextual},
+		{"local part reversed words", "smith.john", ErrContextual},
+		{"first name repeated", "johnjohnjohn", ErrContextual},
+		{"last name with symbols", "!!smith!!2024", ErrContextual},
+		{"last name leet", "5m17h5m17h", ErrContextual},
+		{"domain label", "example-corp", ErrContextual},
+		{"domain label with year", "ExampleCorp2025", ErrContextual},
+		{"whole address", "john.smith@example-corp.co.uk", ErrContextual},
+		{"name and service", "johngatehouse1", ErrContextual},
+		{"short labels are not words", "couk1234", nil},
+		{"name inside a sentence", "john likes red kites", nil},
+		{"unrelated", "q7#Vt9!mWz2p", nil},
+		{"another person's name", "margaretthatcher", nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := Check(tt.pw, email); !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Fatalf("Check(%q, %q) = %v, want %v", tt.pw, email, err, tt.want)
+			}
+		})
+	}
+	if err := Check("johnsmith1987"); err != nil {
+		t.Fatalf("without context, johnsmith1987 = %v, want accepted", err)
+	}
+	if !errors.Is(ErrContextual, ErrCommon) {
+		t.Fatal("ErrContextual must be an ErrCommon (API code password_too_common)")
 	}
 }
 
@@ -77,11 +133,12 @@ func TestCommonList(t *testing.T) {
 // FuzzCheck checks that Check never panics and that its verdict agrees with the policy's
 // definitions.
 func FuzzCheck(f *testing.F) {
-	for _, s := range []string{"", "password1", "PASSWORD", "kq8#vZp2", "abcdefgh\xff", strings.Repeat("é", 257)} {
+	for _, s := range []string{"", "password1", "PASSWORD", "kq8#vZp2", "abcdefgh\xff", strings.Repeat("é", 257),
+		"g4teh0use!", "johnsmith1987", strings.Repeat("john", 64)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, pw string) {
-		err := Check(pw)
+		err := Check(pw, "john.smith@example.com")
 		n := utf8.RuneCountInString(pw)
 		switch {
 		case !utf8.ValidString(pw) || strings.IndexByte(pw, 0) >= 0:
@@ -97,7 +154,7 @@ func FuzzCheck(f *testing.F) {
 				t.Fatalf("Check(%q) = %v, want ErrTooLong", pw, err)
 			}
 		default:
-			if err != nil && err != ErrCommon {
+			if err != nil && err != ErrCommon && err != ErrContextual {
 				t.Fatalf("Check(%q) = %v", pw, err)
 			}
 		}

@@ -33,6 +33,7 @@ type Store interface {
 func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("Users", func(t *testing.T) { testUsers(t, newStore(t)) })
 	t.Run("UserList", func(t *testing.T) { testUserList(t, newStore(t)) })
+	t.Run("UserLookalikes", func(t *testing.T) { testUserLookalikes(t, newStore(t)) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, newStore(t)) })
 	t.Run("SessionsCascade", func(t *testing.T) { testSessionsCascade(t, newStore(t)) })
 	t.Run("SessionExpiry", func(t *testing.T) { testSessionExpiry(t, newStore(t)) })
@@ -119,6 +120,52 @@ func testUsers(t *testing.T, s Store) {
 	if err := s.DeleteUser(ctx, u.ID); !errors.Is(err, users.ErrNotFound) {
 		t.Fatalf("second delete: err = %v", err)
 	}
+}
+
+// testUserLookalikes checks the unique confusable-skeleton index (users.EmailSkeleton): an
+// address that looks like another account's is refused on create and on update, with
+// ErrEmailConfusable, and an exact duplicate is still plain ErrEmailTaken.
+func testUserLookalikes(t *testing.T, s Store) {
+	ctx := context.Background()
+	paypal := mustUser(t, s, "paypal@example.com")
+	for _, email := range []string{
+		"p\u0430ypal@example.com",                     // Cyrillic а
+		"paypa1@example.com",                          // digit one for l
+		"paypal@\u0435xample.com",                     // Cyrillic е in the domain
+		"\u0440\u0430\u0443\u0440\u0430l@example.com", // all Cyrillic but the l
+	} {
+		u := &users.User{ID: secret.NewID(), Email: email, CreatedAt: base, UpdatedAt: base}
+		if err := s.CreateUser(ctx, u); !errors.Is(err, users.ErrEmailConfusable) {
+			t.Fatalf("CreateUser(%q) next to paypal@example.com: err = %v, want ErrEmailConfusable", email, err)
+		}
+	}
+	dup := &users.User{ID: secret.NewID(), Email: "paypal@example.com", CreatedAt: base, UpdatedAt: base}
+	if err := s.CreateUser(ctx, dup); !errors.Is(err, users.ErrEmailTaken) || errors.Is(err, users.ErrEmailConfusable) {
+		t.Fatalf("exact duplicate: err = %v, want ErrEmailTaken only", err)
+	}
+
+	other := mustUser(t, s, "modern@example.org")
+	other.Email = "p\u0430ypal@example.com"
+	if err := s.UpdateUser(ctx, other); !errors.Is(err, users.ErrEmailConfusable) {
+		t.Fatalf("UpdateUser to a look-alike: err = %v, want ErrEmailConfusable", err)
+	}
+	if _, err := s.UserByEmail(ctx, "p\u0430ypal@example.com"); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("the refused update was stored: %v", err)
+	}
+	if u := (&users.User{ID: secret.NewID(), Email: "rnodern@example.org", CreatedAt: base, UpdatedAt: base}); !errors.Is(s.CreateUser(ctx, u), users.ErrEmailConfusable) {
+		t.Fatal(`"rnodern" must be refused next to "modern"`)
+	}
+
+	// An account may change to a look-alike of its own address.
+	paypal.Email, paypal.UpdatedAt = "paypa1@example.com", base.Add(time.Minute)
+	if err := s.UpdateUser(ctx, paypal); err != nil {
+		t.Fatalf("UpdateUser to a look-alike of its own address: %v", err)
+	}
+	// Deleting an account frees its skeleton.
+	if err := s.DeleteUser(ctx, paypal.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustUser(t, s, "p\u0430ypal@example.com")
 }
 
 func testUserList(t *testing.T, s Store) {

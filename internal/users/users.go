@@ -5,10 +5,8 @@ package users
 import (
 	"context"
 	"errors"
-	"net/mail"
-	"strings"
+	"fmt"
 	"time"
-	"unicode/utf8"
 )
 
 // Errors a Store returns for domain outcomes; everything else is a store failure.
@@ -19,6 +17,18 @@ var (
 
 // ErrInvalidEmail is returned by NormalizeEmail for an address Gatehouse does not accept.
 var ErrInvalidEmail = errors.New("invalid email address")
+
+// ErrEmailInvisible is returned by NormalizeEmail for an address that contains an invisible
+// character (a control, format or default-ignorable code point such as a zero-width space or
+// joiner, a soft hyphen or a variation selector), a direction control (Bidi_Control) or white
+// space. It is an ErrInvalidEmail, so the API answers it as one (400 invalid_email).
+var ErrEmailInvisible = fmt.Errorf("%w: it contains an invisible or text-direction character", ErrInvalidEmail)
+
+// ErrEmailConfusable is returned by a Store when a new or changed address has the same
+// confusable skeleton (see EmailSkeleton) as another account's, such as "paypal@example.com"
+// and "pаypal@example.com" with a Cyrillic а. It is an ErrEmailTaken, so the API answers it as
+// one (409 email_taken): telling the two apart would say no more than email_taken already does.
+var ErrEmailConfusable = fmt.Errorf("%w: it looks like the address of another account", ErrEmailTaken)
 
 // User is an account. PasswordHash is a PHC string (or empty for accounts without a password)
 // and never leaves the server.
@@ -41,7 +51,11 @@ type ListFilter struct {
 	Limit       int
 }
 
-// Store keeps users. Implementations return ErrNotFound and ErrEmailTaken for those outcomes.
+// Store keeps users. Implementations return ErrNotFound and ErrEmailTaken for those outcomes,
+// and keep EmailSkeleton(Email) in a unique index so that CreateUser and UpdateUser refuse an
+// address that looks like another account's with ErrEmailConfusable. Rows without a skeleton
+// (written before the index existed, or a look-alike pair that already existed) are given one
+// when the store migrates, where it does not clash.
 type Store interface {
 	CreateUser(ctx context.Context, u *User) error
 	UserByID(ctx context.Context, id string) (*User, error)
@@ -49,34 +63,4 @@ type Store interface {
 	UpdateUser(ctx context.Context, u *User) error
 	DeleteUser(ctx context.Context, id string) error
 	ListUsers(ctx context.Context, f ListFilter) ([]*User, error)
-}
-
-// MaxEmailLen is the longest address accepted (RFC 5321 §4.5.3.1.3 path limit).
-const MaxEmailLen = 254
-
-// NormalizeEmail validates an address and returns its canonical form: surrounding space
-// removed and lower-cased. Lower-casing the local part is technically wrong per RFC 5321 but
-// matches what every mail provider does and prevents two accounts for one mailbox. Display
-// names, comments, quoted local parts and addresses without a dot in the domain are refused.
-func NormalizeEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > MaxEmailLen || !utf8.ValidString(s) {
-		return "", ErrInvalidEmail
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s {
-		return "", ErrInvalidEmail
-	}
-	at := strings.LastIndexByte(s, '@')
-	local, domain := s[:at], s[at+1:]
-	if local == "" || strings.HasPrefix(local, `"`) || !strings.Contains(domain, ".") ||
-		strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
-		return "", ErrInvalidEmail
-	}
-	for _, r := range s {
-		if r < 0x21 || r == 0x7f {
-			return "", ErrInvalidEmail
-		}
-	}
-	return strings.ToLower(s), nil
 }

@@ -123,7 +123,7 @@ func (db *DB) Migrate(ctx context.Context) ([]int, error) {
 		}
 		applied = append(applied, m.v)
 	}
-	return applied, nil
+	return applied, fillEmailSkeletons(ctx, conn)
 }
 
 // unavailable marks an unexpected driver error as a store failure.

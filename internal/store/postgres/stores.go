@@ -2,11 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
@@ -39,10 +42,10 @@ func scanUser(row pgx.Row) (*users.User, error) {
 
 // CreateUser implements users.Store.
 func (db *DB) CreateUser(ctx context.Context, u *users.User) error {
-	_, err := db.pool.Exec(ctx, "INSERT INTO users ("+userColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.CreatedAt, u.UpdatedAt)
+	_, err := db.pool.Exec(ctx, "INSERT INTO users ("+userColumns+", email_skeleton) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.CreatedAt, u.UpdatedAt, users.EmailSkeleton(u.Email))
 	if isUnique(err) {
-		return users.ErrEmailTaken
+		return db.emailConflict(ctx, err, u.Email)
 	}
 	return unavailable(err)
 }
@@ -53,6 +56,66 @@ func (db *DB) userWhere(ctx context.Context, where string, arg any) (*users.User
 		return nil, users.ErrNotFound
 	}
 	return u, unavailable(err)
+}
+
+// emailConflict tells a look-alike address (the unique skeleton index) from a taken one. The
+// order in which PostgreSQL checks the two indexes is not part of its contract, so an exact
+// duplicate is recognised by looking the address up.
+func (db *DB) emailConflict(ctx context.Context, err error, email string) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.ConstraintName != "users_email_skeleton_key" {
+		return users.ErrEmailTaken
+	}
+	var one int
+	switch err := db.pool.QueryRow(ctx, "SELECT 1 FROM users WHERE email = $1", email).Scan(&one); {
+	case err == nil:
+		return users.ErrEmailTaken
+	case noRows(err):
+		return users.ErrEmailConfusable
+	default:
+		return unavailable(err)
+	}
+}
+
+// fillEmailSkeletons gives every user row without an email skeleton its skeleton (see
+// users.Store): rows written before the column existed. A row whose skeleton another row
+// already has (a look-alike pair created before) keeps NULL. Migrate runs it on the
+// connection that holds the migration lock (the pool may be exhausted by instances waiting for
+// that lock).
+func fillEmailSkeletons(ctx context.Context, conn *pgxpool.Conn) error {
+	type row struct{ id, email string }
+	after := ""
+	for {
+		rows, err := conn.Query(ctx,
+			"SELECT id, email FROM users WHERE email_skeleton IS NULL AND id > $1 ORDER BY id LIMIT 500", after)
+		if err != nil {
+			return unavailable(err)
+		}
+		var batch []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.email); err != nil {
+				rows.Close()
+				return unavailable(err)
+			}
+			batch = append(batch, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return unavailable(err)
+		}
+		for _, r := range batch {
+			_, err := conn.Exec(ctx, "UPDATE users SET email_skeleton = $1 WHERE id = $2 AND email_skeleton IS NULL",
+				users.EmailSkeleton(r.email), r.id)
+			if err != nil && !isUnique(err) {
+				return unavailable(err)
+			}
+			after = r.id
+		}
+		if len(batch) < 500 {
+			return nil
+		}
+	}
 }
 
 // UserByID implements users.Store.
@@ -67,10 +130,10 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*users.User, error
 
 // UpdateUser implements users.Store.
 func (db *DB) UpdateUser(ctx context.Context, u *users.User) error {
-	tag, err := db.pool.Exec(ctx, "UPDATE users SET email = $1, email_verified = $2, password_hash = $3, disabled = $4, updated_at = $5 WHERE id = $6",
-		u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.UpdatedAt, u.ID)
+	tag, err := db.pool.Exec(ctx, "UPDATE users SET email = $1, email_verified = $2, password_hash = $3, disabled = $4, updated_at = $5, email_skeleton = $6 WHERE id = $7",
+		u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.UpdatedAt, users.EmailSkeleton(u.Email), u.ID)
 	if isUnique(err) {
-		return users.ErrEmailTaken
+		return db.emailConflict(ctx, err, u.Email)
 	}
 	return affected(tag, err, users.ErrNotFound)
 }

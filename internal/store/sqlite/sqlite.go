@@ -196,7 +196,7 @@ func (db *DB) migrateVersions(ctx context.Context) ([]int, error) {
 			applied = append(applied, m.version)
 		}
 	}
-	return applied, nil
+	return applied, db.fillEmailSkeletons(ctx)
 }
 
 // applyOne runs one migration and records it, in one transaction, unless already recorded.

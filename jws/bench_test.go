@@ -11,7 +11,7 @@ import (
 )
 
 // The benchmarks compare each operation with the bare signature primitive on the same
-// signing input, the budget of DESIGN.md §6 being at most 1.15x. BenchmarkRatio measures both
+// signing input, the budget of docs/performance.md being at most 1.15x. BenchmarkRatio measures both
 // in alternation within one loop, so clock drift and noise hit them alike, and reports
 // "x-raw", the ratio, alongside each side's ns/op. Run with
 //

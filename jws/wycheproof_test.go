@@ -21,7 +21,7 @@ import (
 // of vectors in the test binary. It uses the version in go.mod when there is one, and otherwise
 // (say, after a go mod tidy that dropped the unused requirement) downloads the pinned version
 // below from a scratch directory, which leaves go.mod and go.sum alone. A module that cannot
-// be found fails the test: these vectors are a security invariant (DESIGN.md §5).
+// be found fails the test: these vectors are a security invariant (docs/security.md).
 
 const (
 	wycheproofModule  = "github.com/c2sp/wycheproof"

@@ -14,7 +14,7 @@ import (
 )
 
 // BenchmarkRefreshPostgres measures refresh grants per second through a real server on
-// PostgreSQL (DESIGN.md §6 goal: ≥ 2,500/s on 2 cores), 16 clients each rotating its own chain.
+// PostgreSQL (docs/performance.md goal: ≥ 2,500/s on 2 cores), 16 clients each rotating its own chain.
 // It also runs with Redis when one is reachable, reported separately.
 func BenchmarkRefreshPostgres(b *testing.B) {
 	for _, withRedis := range []bool{false, true} {

@@ -1,6 +1,6 @@
 // Command loadgen drives a running Gatehouse over HTTP with concurrent clients for a fixed time
 // per scenario and prints requests/s, p50/p99 latency, errors, and the ratio to the goal of
-// DESIGN.md §6 where there is one. It only talks to the address it is given (loopback in
+// docs/performance.md where there is one. It only talks to the address it is given (loopback in
 // tests and benchmarks) and stops by itself.
 //
 //	go run ./cmd/loadgen -url http://127.0.0.1:8080 -admin-key $KEY -d 10s -c 16
@@ -101,7 +101,7 @@ func runScenarios(ctx context.Context, cfg config) ([]result, error) {
 				return call(client, req, 200, nil)
 			}
 		case "refresh":
-			goal = 5000 // SQLite; 2,500 on PostgreSQL (DESIGN.md §6)
+			goal = 5000 // SQLite; 2,500 on PostgreSQL (docs/performance.md)
 			do = func(w int) error {
 				req := form(ctx, cfg.at(w)+"/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"gatehouse"}, "refresh_token": {fx.refresh[w]}})
 				var tr struct {

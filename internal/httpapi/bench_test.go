@@ -89,7 +89,7 @@ func keepAliveClient(conc int) *http.Client {
 
 // BenchmarkSessionValidation measures GET /v1/session with a cookie through the real handler
 // over loopback HTTP, against a trivial handler on the same machine and client, and reports
-// the ratio (DESIGN.md §6 goal: ≥ 0.70).
+// the ratio (docs/performance.md goal: ≥ 0.70).
 func BenchmarkSessionValidation(b *testing.B) {
 	const conc = 16
 	d := 2 * time.Second
@@ -120,7 +120,7 @@ func BenchmarkSessionValidation(b *testing.B) {
 
 // BenchmarkLogin measures successful logins/s through HTTP with the production argon2id
 // parameters, as a ratio to the hashing limit GOMAXPROCS ÷ (one hash's time) measured in the
-// same run (DESIGN.md §6 goal: ≥ 0.90). It also reports the peak heap while 150 logins are
+// same run (docs/performance.md goal: ≥ 0.90). It also reports the peak heap while 150 logins are
 // in flight at once.
 func BenchmarkLogin(b *testing.B) {
 	h, err := password.New(password.Config{Params: password.DefaultParams, QueueSize: 1000, QueueTimeout: time.Minute})
@@ -264,7 +264,7 @@ func vmHWM() uint64 {
 }
 
 // BenchmarkRefresh measures refresh-token grants per second through HTTP on SQLite: conc
-// clients, each rotating its own session's token chain (DESIGN.md §6 goal: ≥ 5,000/s on 2
+// clients, each rotating its own session's token chain (docs/performance.md goal: ≥ 5,000/s on 2
 // cores). Every grant is a store write (rotation) and two signatures (access and ID token).
 func BenchmarkRefresh(b *testing.B) {
 	const conc = 16

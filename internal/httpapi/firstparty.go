@@ -169,7 +169,7 @@ func (s *Server) deliverSession(w http.ResponseWriter, res *accounts.Result, sta
 }
 
 // sessionCookie is the session cookie: __Host- prefix, Secure, HttpOnly, SameSite=Lax, Path=/,
-// no Domain (DESIGN.md §1, §5). An empty value with a past expiry clears it.
+// no Domain (docs/architecture.md, docs/security.md). An empty value with a past expiry clears it.
 func (s *Server) sessionCookie(value string, expires time.Time) *http.Cookie {
 	c := &http.Cookie{
 		Name: s.cookie, Value: value, Path: "/",

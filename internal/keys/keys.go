@@ -1,4 +1,4 @@
-// Package keys manages the token-signing keys (DESIGN.md §1 "Keys"): generated here, stored
+// Package keys manages the token-signing keys (docs/architecture.md "Keys"): generated here, stored
 // encrypted with the key-encryption key (which is never in the database), published in the
 // JWKS before they sign anything, and retired only after every token they signed has expired.
 //

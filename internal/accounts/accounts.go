@@ -235,8 +235,20 @@ func (s *Service) rehash(ctx context.Context, u *users.User, pw string) {
 	*u = nu
 }
 
-// startSession mints a session for u, then re-reads the user: if it was disabled or deleted
-// meanwhile, the new session is ended before anyone sees it.
+// startSession mints a session for u, the user as read before its credentials were checked,
+// then re-reads the user: if it was deleted, disabled or had its credentials changed
+// (CredentialEpoch moved) meanwhile, the new session is ended before anyone sees it.
+//
+// Why "insert, then re-read" is enough on every backend (rather than locking the user row
+// for the insert): the administrator's side writes the user first (new epoch, disabled, or
+// the epoch bump that precedes a delete) and only then deletes the user's sessions, each a
+// committed statement before the next starts. If the re-read still sees the old epoch, it
+// started before the user write committed, so the session insert, committed before the
+// re-read, is visible to the later session delete, which ends it with a revocation entry.
+// Otherwise the re-read sees the change and this function ends the session itself. Either
+// way no session checked against an old epoch outlives the change, under SQLite's single
+// writer and under PostgreSQL's READ COMMITTED alike, with no lock held across the hash or
+// the insert and no extra round trip for the common case.
 func (s *Service) startSession(ctx context.Context, u *users.User, amr []string, c Client) (*Result, error) {
 	meta := sessions.Meta{AMR: amr, IP: c.IP, UserAgent: c.UserAgent, ClientID: "gatehouse"}
 	var (
@@ -251,10 +263,16 @@ func (s *Service) startSession(ctx context.Context, u *users.User, amr []string,
 		sess, tok, err = s.sessions.Create(ctx, u.ID, meta)
 	}
 	if err != nil {
+		// A user deleted since the password check makes the insert fail (the session's user
+		// is gone): that is a failed sign-in, not an outage.
+		if cur, rerr := s.users.UserByID(ctx, u.ID); errors.Is(rerr, users.ErrNotFound) ||
+			(rerr == nil && (cur.Disabled || cur.CredentialEpoch != u.CredentialEpoch)) {
+			return nil, ErrInvalidCredentials
+		}
 		return nil, err
 	}
 	cur, err := s.users.UserByID(ctx, u.ID)
-	if err != nil || cur.Disabled {
+	if err != nil || cur.Disabled || cur.CredentialEpoch != u.CredentialEpoch {
 		if rerr := s.sessions.Revoke(ctx, sess.ID); rerr != nil && !errors.Is(rerr, sessions.ErrNotFound) {
 			return nil, rerr
 		}

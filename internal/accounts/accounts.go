@@ -40,6 +40,11 @@ type Client struct {
 	IP        string // for audit and session metadata
 	RateKey   string // the IP as a rate-limit bucket key (IPv6 aggregated)
 	UserAgent string
+	// Session is the session token the client presented with the request (its cookie), if
+	// any; untrusted. A sign-in to the account that session belongs to is likely the
+	// owner's: it gets the password hasher's priority lane and skips the per-account
+	// lockout bucket, as a sign-in from a network the account used recently does.
+	Session string
 }
 
 // Result is a successful sign-in.
@@ -63,9 +68,9 @@ const (
 // Hasher is the password hashing the service needs (*password.Hasher in production).
 type Hasher interface {
 	Hash(ctx context.Context, pw string) (string, error)
-	Verify(ctx context.Context, pw, encoded string) (ok, needsRehash bool, err error)
-	// VerifyDummy costs what Verify costs, for accounts that do not exist.
-	VerifyDummy(ctx context.Context, pw string) error
+	// Admit waits for a hashing slot (see password.Admission); the ticket's Verify and
+	// VerifyDummy (which costs what Verify costs, for accounts that do not exist) use it.
+	Admit(ctx context.Context, a password.Admission) (*password.Ticket, error)
 }
 
 // Service is the account operations.
@@ -79,6 +84,10 @@ type Service struct {
 	now      func() time.Time
 
 	userCache sync.Map // id -> cachedUser
+
+	// refusals picks which rate-limited attempts are worth an audit event: the first per
+	// limit and key each minute. The others are only counted (ratelimit.Limiter.Refused).
+	refusals *ratelimit.Sampler
 }
 
 // userCacheTTL bounds how stale the user shown by GET /v1/session may be after a change made
@@ -93,7 +102,8 @@ type cachedUser struct {
 
 // New returns a Service.
 func New(us users.Store, sm *sessions.Manager, h Hasher, l *ratelimit.Limiter, a *audit.Log, log *slog.Logger, now func() time.Time) *Service {
-	return &Service{users: us, sessions: sm, hasher: h, limiter: l, audit: a, log: log, now: now}
+	return &Service{users: us, sessions: sm, hasher: h, limiter: l, audit: a, log: log, now: now,
+		refusals: ratelimit.NewSampler(time.Minute, 10000)}
 }
 
 // Users returns the user store, for reads.
@@ -133,7 +143,11 @@ func (s *Service) Signup(ctx context.Context, email, pw string, c Client) (*Resu
 	if !d.Allowed {
 		return nil, &RateLimitedError{RetryAfter: d.RetryAfter, Limit: d.Limit}
 	}
-	hash, err := s.hasher.Hash(ctx, pw)
+	t, err := s.hasher.Admit(ctx, password.Admission{Group: ratelimit.NetworkKey(c.RateKey)})
+	if err != nil {
+		return nil, err
+	}
+	hash, err := t.Hash(pw)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +164,13 @@ func (s *Service) Signup(ctx context.Context, email, pw string, c Client) (*Resu
 
 // Login checks an email and password and starts a session. Every failure that could tell
 // whether the account exists is ErrInvalidCredentials, and costs one password hash.
+//
+// The order matters (see ratelimit.Policy): the per-IP check comes first and costs no hash;
+// then the user is read and a hashing slot awaited, in the priority lane when the sign-in
+// looks like the owner's; only with the slot in hand is the attempt charged to the
+// account's lockout buckets, right before the hash. An attempt turned away before its
+// password was checked (503: hasher saturated, store down) is therefore never charged, while
+// concurrent guesses cannot outrun the charge.
 func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Result, error) {
 	email, err := users.NormalizeEmail(email)
 	if err != nil {
@@ -160,43 +181,44 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Resul
 		return nil, err
 	}
 	if !d.Allowed {
-		ev := audit.Event{Type: audit.LoginFailed, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Failure, Reason: "rate_limited_" + d.Limit}
-		if d.Locked {
-			ev.Type, ev.Reason = audit.UserLocked, "too_many_failures_"+d.Limit
-		}
-		if u, err := s.users.UserByEmail(ctx, email); err == nil {
-			ev.UserID = u.ID
-		}
-		if err := s.audit.Record(ctx, ev); err != nil {
-			return nil, err
-		}
-		return nil, &RateLimitedError{RetryAfter: d.RetryAfter, Limit: d.Limit}
+		return nil, s.refused(ctx, d, email, c)
 	}
-
 	u, err := s.users.UserByEmail(ctx, email)
 	if errors.Is(err, users.ErrNotFound) {
-		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
-			return nil, err
-		}
-		return nil, s.loginFailed(ctx, "", email, "unknown_user", c)
+		u, err = nil, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	known := d.Known || (u != nil && s.ownSession(ctx, c.Session, u.ID))
+	t, err := s.hasher.Admit(ctx, password.Admission{Priority: known, Group: ratelimit.NetworkKey(c.RateKey)})
+	if err != nil {
+		return nil, err
+	}
+	defer t.Release()
+	charge, err := s.limiter.ChargeLogin(ctx, c.RateKey, email, known)
+	if err != nil {
+		return nil, err
+	}
+	if !charge.Allowed {
+		return nil, s.refused(ctx, charge, email, c)
 	}
 	var ok, rehash bool
-	if u.PasswordHash == "" {
-		err = s.hasher.VerifyDummy(ctx, pw)
+	if u == nil || u.PasswordHash == "" {
+		err = t.VerifyDummy(pw)
 	} else {
-		ok, rehash, err = s.hasher.Verify(ctx, pw, u.PasswordHash)
+		ok, rehash, err = t.Verify(pw, u.PasswordHash)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, s.loginFailed(ctx, u.ID, email, "bad_password", c)
-	}
-	if u.Disabled {
-		return nil, s.loginFailed(ctx, u.ID, email, "user_disabled", c)
+	switch {
+	case u == nil:
+		return nil, s.loginFailed(ctx, "", email, "unknown_user", charge, c)
+	case !ok:
+		return nil, s.loginFailed(ctx, u.ID, email, "bad_password", charge, c)
+	case u.Disabled:
+		return nil, s.loginFailed(ctx, u.ID, email, "user_disabled", charge, c)
 	}
 	if rehash {
 		s.rehash(ctx, u, pw)
@@ -207,12 +229,52 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Resul
 	return s.startSession(ctx, u, []string{"pwd"}, c)
 }
 
-func (s *Service) loginFailed(ctx context.Context, userID, email, reason string, c Client) error {
+// ownSession reports whether tok is a live session of userID. It is a hint for admission,
+// so a store failure just means "no".
+func (s *Service) ownSession(ctx context.Context, tok, userID string) bool {
+	if tok == "" {
+		return false
+	}
+	sess, err := s.sessions.Validate(ctx, tok)
+	return err == nil && sess.UserID == userID
+}
+
+// refused answers an attempt a limit refused. Refusals cost the sender nothing, so they are
+// counted (by the Limiter) and audited only when sampled: the first per limit and key each
+// minute. The event that matters, the start of a lockout, is written by loginFailed.
+func (s *Service) refused(ctx context.Context, d ratelimit.Decision, email string, c Client) error {
+	key := d.Limit + "\x00" + c.RateKey
+	if d.Limit == ratelimit.LimitAccount {
+		key = d.Limit + "\x00" + email // one account, many IPs
+	} else if d.Limit == ratelimit.LimitAccountIP {
+		key += "\x00" + email
+	}
+	if s.refusals.First(key, s.now()) {
+		ev := audit.Event{Type: audit.LoginFailed, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Failure, Reason: "rate_limited_" + d.Limit}
+		if u, err := s.users.UserByEmail(ctx, email); err == nil {
+			ev.UserID = u.ID
+		}
+		if err := s.audit.Record(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return &RateLimitedError{RetryAfter: d.RetryAfter, Limit: d.Limit}
+}
+
+// loginFailed records a verified failure; when its charge emptied an account bucket, that
+// is the start of a lockout and gets its one audit.UserLocked event.
+func (s *Service) loginFailed(ctx context.Context, userID, email, reason string, charge ratelimit.Decision, c Client) error {
 	if err := s.limiter.LoginFailed(ctx, c.RateKey, email); err != nil {
 		return err
 	}
 	if err := s.audit.Record(ctx, audit.Event{Type: audit.LoginFailed, UserID: userID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Failure, Reason: reason}); err != nil {
 		return err
+	}
+	if charge.LockoutStarts {
+		if err := s.audit.Record(ctx, audit.Event{Type: audit.UserLocked, UserID: userID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent,
+			Outcome: audit.Failure, Reason: "too_many_failures_" + charge.Limit}); err != nil {
+			return err
+		}
 	}
 	return ErrInvalidCredentials
 }

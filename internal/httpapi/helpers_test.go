@@ -43,13 +43,9 @@ func (c *countingHasher) Hash(ctx context.Context, pw string) (string, error) {
 	c.kdfs.Add(1)
 	return c.h.Hash(ctx, pw)
 }
-func (c *countingHasher) Verify(ctx context.Context, pw, enc string) (bool, bool, error) {
-	c.kdfs.Add(1)
-	return c.h.Verify(ctx, pw, enc)
-}
-func (c *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
-	c.kdfs.Add(1)
-	return c.h.VerifyDummy(ctx, pw)
+func (c *countingHasher) Admit(ctx context.Context, a password.Admission) (*password.Ticket, error) {
+	c.kdfs.Add(1) // accounts spends every ticket on one hash unless a concurrent charge refuses
+	return c.h.Admit(ctx, a)
 }
 
 // syncBuffer is a goroutine-safe log sink.

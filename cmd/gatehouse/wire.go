@@ -76,6 +76,7 @@ type app struct {
 	sessions *sessions.Manager
 	audit    *audit.Log
 	accounts *accounts.Service
+	limiter  *ratelimit.Limiter
 	redis    *redis.Client // nil without --redis-url
 }
 
@@ -157,7 +158,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			}()
 		})
 	}
-	limiter, err := ratelimit.NewLimiter(buckets, ratelimit.DefaultPolicy(), now)
+	policy := ratelimit.DefaultPolicy()
+	policy.SignupAll = cfg.signupLimit()
+	limiter, err := ratelimit.NewLimiter(buckets, policy, now)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -165,6 +168,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		accounts: accounts.New(db, sm, hasher, limiter, al, log, now),
+		limiter:  limiter,
 		redis:    rc,
 	}, nil
 }

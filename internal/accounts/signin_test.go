@@ -169,3 +169,28 @@ func TestRefusedFloodWritesFewEvents(t *testing.T) {
 	}
 	t.Logf("%d attempts, %d refused, %d audit events", 2500, refused, all)
 }
+
+// TestGlobalSignupCap checks that sign-ups from many addresses hit the global cap with a
+// RateLimitedError (429 rate_limited with Retry-After) naming it.
+func TestGlobalSignupCap(t *testing.T) {
+	p := generous
+	p.SignupAll = ratelimit.Limit{Burst: 3, Per: time.Minute}
+	f := newFixture(t, openSQLite(t), nil, p)
+	ctx := context.Background()
+	for i := range 3 {
+		if _, err := f.svc.Signup(ctx, fmt.Sprintf("new%d@example.com", i), testPassword, client(fmt.Sprintf("198.51.100.%d", i))); err != nil {
+			t.Fatalf("sign-up %d: %v", i, err)
+		}
+	}
+	_, err := f.svc.Signup(ctx, "one-too-many@example.com", testPassword, client("203.0.113.200"))
+	var rl *accounts.RateLimitedError
+	if !errors.As(err, &rl) || rl.Limit != ratelimit.LimitSignupAll || rl.RetryAfter != time.Minute {
+		t.Fatalf("fourth sign-up: %v, want rate limited by signup_all for 1m", err)
+	}
+	if _, err := f.svc.Users().UserByEmail(ctx, "one-too-many@example.com"); !errors.Is(err, users.ErrNotFound) {
+		t.Fatalf("refused sign-up created the account: %v", err)
+	}
+	if f.limiter.Refused(ratelimit.LimitSignupAll) != 1 {
+		t.Fatalf("refusal not counted")
+	}
+}

@@ -201,6 +201,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Resul
 		return nil, err
 	}
 	if !charge.Allowed {
+		t.Release() // before the sampled audit write
 		return nil, s.refused(ctx, charge, email, c)
 	}
 	var ok, rehash bool

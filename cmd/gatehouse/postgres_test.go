@@ -62,7 +62,7 @@ func TestMigrateCommandOnPostgres(t *testing.T) {
 	var out strings.Builder
 	err := run(context.Background(), runEnv{args: []string{"migrate", "--database-url", dbURL, "--data-dir", t.TempDir()},
 		getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &out, stderr: io.Discard})
-	if err != nil || !strings.Contains(out.String(), "[1 2]") {
+	if err != nil || !strings.Contains(out.String(), "applied now: [1 2 ") {
 		t.Fatalf("migrate: %v %q", err, out.String())
 	}
 	out.Reset()

@@ -394,3 +394,27 @@ func TestTicket(t *testing.T) {
 		t.Fatalf("malformed: %v, in flight %d", err, h.InFlight())
 	}
 }
+
+// TestPriorityLaneDoesNotStarveNormal checks that a normal waiter gets a slot after at most
+// three priority waiters while both lanes wait.
+func TestPriorityLaneDoesNotStarveNormal(t *testing.T) {
+	h, step, order := orderedHasher(t, 8)
+	depth := func(n int) func() bool { return func() bool { return h.QueueDepth() == n } }
+	errs := []chan error{hashIn(t, h, Admission{}, "holder", func() bool { return h.InFlight() == 1 })}
+	errs = append(errs, hashIn(t, h, Admission{}, "n1", depth(1)))
+	for i := range 5 {
+		errs = append(errs, hashIn(t, h, Admission{Priority: true}, fmt.Sprintf("p%d", i+1), depth(i+2)))
+	}
+	for range errs {
+		step <- struct{}{}
+	}
+	for _, c := range errs {
+		if err := <-c; err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"holder", "p1", "p2", "p3", "n1", "p4", "p5"}
+	if got := order(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("hashing order %v, want %v", got, want)
+	}
+}

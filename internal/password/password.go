@@ -159,6 +159,7 @@ type Hasher struct {
 	ring   []*group          // groups with waiters, in round-robin order
 	next   int               // index in ring of the group served next
 	normal int               // waiters in the normal lane
+	streak int               // slots handed to the priority lane in a row while both waited
 
 	// kdf derives a key; tests replace it to observe and block hashing.
 	kdf func(pw, salt []byte, p Params) []byte
@@ -249,7 +250,9 @@ func (h *Hasher) InFlight() int { return int(h.running.Load()) }
 // attackers. Two rules keep real users signing in:
 //
 //   - Priority callers wait in their own lane, which is served before the normal lane
-//     whenever a slot frees, and which has its own room of Config.QueueSize. Callers pass
+//     whenever a slot frees (but for every fourth slot while both lanes wait, so that the
+//     normal lane is slowed, never starved, by a busy priority lane), and which has its
+//     own room of Config.QueueSize. Callers pass
 //     Priority for sign-ins that present evidence of being the account's owner: a device
 //     cookie of the account, or a network the account signed in from recently. Attackers
 //     rarely have either, and the per-IP rate limit still bounds what one address can put
@@ -281,6 +284,10 @@ type group struct {
 	key     string
 	waiters []*waiter
 }
+
+// prioritySlots is how many slots in a row the priority lane gets while the normal lane
+// also waits, before one goes to the normal lane.
+const prioritySlots = 3
 
 var errPushedOut = fmt.Errorf("%w: pushed out of the queue by a fairer claim", ErrBusy)
 
@@ -427,10 +434,14 @@ func (h *Hasher) release() {
 func (h *Hasher) releaseLocked() {
 	var w *waiter
 	switch {
-	case len(h.prio) > 0:
+	case len(h.prio) > 0 && (len(h.ring) == 0 || h.streak < prioritySlots):
 		w = h.prio[0]
 		h.prio = h.prio[1:]
+		if len(h.ring) > 0 {
+			h.streak++
+		}
 	case len(h.ring) > 0:
+		h.streak = 0
 		if h.next >= len(h.ring) {
 			h.next = 0
 		}

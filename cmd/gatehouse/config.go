@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
 // Config is every setting of the server, from defaults, then an optional JSON file, then
@@ -52,6 +54,11 @@ type Config struct {
 	// closed first to make room. MaxIdleConnections bounds idle keep-alives (default half).
 	MaxConnections     int `json:"max_connections"`
 	MaxIdleConnections int `json:"max_idle_connections"`
+	// SignupRate is the global cap on sign-ups, all clients together, in sign-ups per
+	// second; SignupBurst is how many may come at once above that rate. Beyond them sign-up
+	// answers 429 rate_limited with Retry-After.
+	SignupRate  float64 `json:"signup_rate"`
+	SignupBurst int     `json:"signup_burst"`
 
 	// SigningAlgorithm is the algorithm of new signing keys: EdDSA (default), ES256 or RS256.
 	SigningAlgorithm string `json:"signing_algorithm"`
@@ -101,6 +108,8 @@ func defaultConfig() Config {
 		AccessTokenTTL:         Duration(10 * time.Minute),
 		RefreshGrace:           Duration(30 * time.Second),
 		KeyRotation:            Duration(30 * 24 * time.Hour),
+		SignupRate:             2,
+		SignupBurst:            60,
 	}
 }
 
@@ -184,6 +193,20 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	}
 	setInt(&cfg.MaxConnections, "GATEHOUSE_MAX_CONNECTIONS")
 	setInt(&cfg.MaxIdleConnections, "GATEHOUSE_MAX_IDLE_CONNECTIONS")
+	if v := getenv("GATEHOUSE_SIGNUP_RATE"); v != "" {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			cfg.SignupRate = f
+		} else {
+			problems = append(problems, fmt.Errorf("GATEHOUSE_SIGNUP_RATE %q: want a number of sign-ups per second", v))
+		}
+	}
+	if v := getenv("GATEHOUSE_SIGNUP_BURST"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			cfg.SignupBurst = n
+		} else {
+			problems = append(problems, fmt.Errorf("GATEHOUSE_SIGNUP_BURST %q: want a whole number", v))
+		}
+	}
 	if err := cfg.Validate(); err != nil {
 		problems = append(problems, err)
 	}
@@ -201,6 +224,11 @@ func readConfigFile(path string, cfg *Config) error {
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
 	return nil
+}
+
+// signupLimit is the global sign-up bucket of signup_rate and signup_burst.
+func (c *Config) signupLimit() ratelimit.Limit {
+	return ratelimit.Limit{Burst: c.SignupBurst, Per: time.Duration(float64(time.Second) / c.SignupRate)}
 }
 
 // Validate returns every problem of the configuration, joined.
@@ -277,6 +305,13 @@ func (c *Config) Validate() error {
 		bad("max_connections and max_idle_connections must not be negative")
 	} else if c.MaxConnections > 0 && c.MaxIdleConnections > c.MaxConnections {
 		bad("max_idle_connections must not exceed max_connections")
+	}
+	if !(c.SignupRate >= 0.001 && c.SignupRate <= 1e6) { // also refuses NaN
+		bad("signup_rate %v: want sign-ups per second between 0.001 and 1000000", c.SignupRate)
+	} else if c.SignupBurst < 1 || c.SignupBurst > 1e6 {
+		bad("signup_burst %d: want between 1 and 1000000", c.SignupBurst)
+	} else if err := c.signupLimit().Validate(); err != nil {
+		bad("signup_rate and signup_burst: %v", err)
 	}
 	c.trusted = nil
 	for _, p := range c.TrustedProxies {

@@ -61,6 +61,12 @@ func serve(ctx context.Context, e runEnv) error {
 				return float64(n)
 			}),
 	)
+	for _, limit := range ratelimit.Limits {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "gatehouse_ratelimit_refused_total", Help: "Sign-in and sign-up attempts refused by a rate limit (audited only when sampled).",
+			ConstLabels: prometheus.Labels{"limit": limit},
+		}, func() float64 { return float64(a.limiter.Refused(limit)) }))
+	}
 	api := httpapi.New(httpapi.Config{
 		Accounts:           a.accounts,
 		Sessions:           a.sessions,

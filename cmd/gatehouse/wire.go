@@ -78,6 +78,7 @@ type app struct {
 	sessions *sessions.Manager
 	audit    *audit.Log
 	accounts *accounts.Service
+	limiter  *ratelimit.Limiter
 	redis    *redis.Client // nil without --redis-url
 	buckets  ratelimit.Store
 	// accessKeys are the machine credentials.
@@ -162,7 +163,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			}()
 		})
 	}
-	limiter, err := ratelimit.NewLimiter(buckets, ratelimit.DefaultPolicy(), now)
+	policy := ratelimit.DefaultPolicy()
+	policy.SignupAll = cfg.signupLimit()
+	limiter, err := ratelimit.NewLimiter(buckets, policy, now)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -179,6 +182,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		accounts:   acc,
+		limiter:    limiter,
 		redis:      rc,
 		buckets:    buckets,
 		accessKeys: accesskeys.New(db, now),

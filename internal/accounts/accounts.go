@@ -40,6 +40,11 @@ type Client struct {
 	IP        string // for audit and session metadata
 	RateKey   string // the IP as a rate-limit bucket key (IPv6 aggregated)
 	UserAgent string
+	// Session is the session token the client presented with the request (its cookie), if
+	// any; untrusted. A sign-in to the account that session belongs to is likely the
+	// owner's: it gets the password hasher's priority lane and skips the per-account
+	// lockout bucket, as a sign-in from a network the account used recently does.
+	Session string
 }
 
 // Result is a successful sign-in.
@@ -63,9 +68,9 @@ const (
 // Hasher is the password hashing the service needs (*password.Hasher in production).
 type Hasher interface {
 	Hash(ctx context.Context, pw string) (string, error)
-	Verify(ctx context.Context, pw, encoded string) (ok, needsRehash bool, err error)
-	// VerifyDummy costs what Verify costs, for accounts that do not exist.
-	VerifyDummy(ctx context.Context, pw string) error
+	// Admit waits for a hashing slot (see password.Admission); the ticket's Verify and
+	// VerifyDummy (which costs what Verify costs, for accounts that do not exist) use it.
+	Admit(ctx context.Context, a password.Admission) (*password.Ticket, error)
 }
 
 // Service is the account operations.
@@ -80,6 +85,10 @@ type Service struct {
 	policy   *password.Policy // nil: password.Check alone
 
 	userCache sync.Map // id -> cachedUser
+
+	// refusals picks which rate-limited attempts are worth an audit event: the first per
+	// limit and key each minute. The others are only counted (ratelimit.Limiter.Refused).
+	refusals *ratelimit.Sampler
 }
 
 // WithPasswordPolicy makes new passwords pass p (an operator's breached-password file) on top
@@ -98,7 +107,8 @@ type cachedUser struct {
 
 // New returns a Service.
 func New(us users.Store, sm *sessions.Manager, h Hasher, l *ratelimit.Limiter, a *audit.Log, log *slog.Logger, now func() time.Time) *Service {
-	return &Service{users: us, sessions: sm, hasher: h, limiter: l, audit: a, log: log, now: now}
+	return &Service{users: us, sessions: sm, hasher: h, limiter: l, audit: a, log: log, now: now,
+		refusals: ratelimit.NewSampler(time.Minute, 10000)}
 }
 
 // Users returns the user store, for reads.
@@ -138,7 +148,11 @@ func (s *Service) Signup(ctx context.Context, email, pw string, c Client) (*Resu
 	if !d.Allowed {
 		return nil, &RateLimitedError{RetryAfter: d.RetryAfter, Limit: d.Limit}
 	}
-	hash, err := s.hasher.Hash(ctx, pw)
+	t, err := s.hasher.Admit(ctx, password.Admission{Group: ratelimit.NetworkKey(c.RateKey)})
+	if err != nil {
+		return nil, err
+	}
+	hash, err := t.Hash(pw)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +169,13 @@ func (s *Service) Signup(ctx context.Context, email, pw string, c Client) (*Resu
 
 // Login checks an email and password and starts a session. Every failure that could tell
 // whether the account exists is ErrInvalidCredentials, and costs one password hash.
+//
+// The order matters (see ratelimit.Policy): the per-IP check comes first and costs no hash;
+// then the user is read and a hashing slot awaited, in the priority lane when the sign-in
+// looks like the owner's; only with the slot in hand is the attempt charged to the
+// account's lockout buckets, right before the hash. An attempt turned away before its
+// password was checked (503: hasher saturated, store down) is therefore never charged, while
+// concurrent guesses cannot outrun the charge.
 func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Result, error) {
 	email, err := users.NormalizeEmail(email)
 	if err != nil {
@@ -165,43 +186,45 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Resul
 		return nil, err
 	}
 	if !d.Allowed {
-		ev := audit.Event{Type: audit.LoginFailed, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Failure, Reason: "rate_limited_" + d.Limit}
-		if d.Locked {
-			ev.Type, ev.Reason = audit.UserLocked, "too_many_failures_"+d.Limit
-		}
-		if u, err := s.users.UserByEmail(ctx, email); err == nil {
-			ev.UserID = u.ID
-		}
-		if err := s.audit.Record(ctx, ev); err != nil {
-			return nil, err
-		}
-		return nil, &RateLimitedError{RetryAfter: d.RetryAfter, Limit: d.Limit}
+		return nil, s.refused(ctx, d, email, c)
 	}
-
 	u, err := s.users.UserByEmail(ctx, email)
 	if errors.Is(err, users.ErrNotFound) {
-		if err := s.hasher.VerifyDummy(ctx, pw); err != nil {
-			return nil, err
-		}
-		return nil, s.loginFailed(ctx, "", email, "unknown_user", c)
+		u, err = nil, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	known := d.Known || (u != nil && s.ownSession(ctx, c.Session, u.ID))
+	t, err := s.hasher.Admit(ctx, password.Admission{Priority: known, Group: ratelimit.NetworkKey(c.RateKey)})
+	if err != nil {
+		return nil, err
+	}
+	defer t.Release()
+	charge, err := s.limiter.ChargeLogin(ctx, c.RateKey, email, known)
+	if err != nil {
+		return nil, err
+	}
+	if !charge.Allowed {
+		t.Release() // before the sampled audit write
+		return nil, s.refused(ctx, charge, email, c)
 	}
 	var ok, rehash bool
-	if u.PasswordHash == "" {
-		err = s.hasher.VerifyDummy(ctx, pw)
+	if u == nil || u.PasswordHash == "" {
+		err = t.VerifyDummy(pw)
 	} else {
-		ok, rehash, err = s.hasher.Verify(ctx, pw, u.PasswordHash)
+		ok, rehash, err = t.Verify(pw, u.PasswordHash)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		return nil, s.loginFailed(ctx, u.ID, email, "bad_password", c)
-	}
-	if u.Disabled {
-		return nil, s.loginFailed(ctx, u.ID, email, "user_disabled", c)
+	switch {
+	case u == nil:
+		return nil, s.loginFailed(ctx, "", email, "unknown_user", charge, c)
+	case !ok:
+		return nil, s.loginFailed(ctx, u.ID, email, "bad_password", charge, c)
+	case u.Disabled:
+		return nil, s.loginFailed(ctx, u.ID, email, "user_disabled", charge, c)
 	}
 	if rehash {
 		s.rehash(ctx, u, pw)
@@ -212,12 +235,52 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Resul
 	return s.startSession(ctx, u, []string{"pwd"}, c)
 }
 
-func (s *Service) loginFailed(ctx context.Context, userID, email, reason string, c Client) error {
+// ownSession reports whether tok is a live session of userID. It is a hint for admission,
+// so a store failure just means "no".
+func (s *Service) ownSession(ctx context.Context, tok, userID string) bool {
+	if tok == "" {
+		return false
+	}
+	sess, err := s.sessions.Validate(ctx, tok)
+	return err == nil && sess.UserID == userID
+}
+
+// refused answers an attempt a limit refused. Refusals cost the sender nothing, so they are
+// counted (by the Limiter) and audited only when sampled: the first per limit and key each
+// minute. The event that matters, the start of a lockout, is written by loginFailed.
+func (s *Service) refused(ctx context.Context, d ratelimit.Decision, email string, c Client) error {
+	key := d.Limit + "\x00" + c.RateKey
+	if d.Limit == ratelimit.LimitAccount {
+		key = d.Limit + "\x00" + email // one account, many IPs
+	} else if d.Limit == ratelimit.LimitAccountIP {
+		key += "\x00" + email
+	}
+	if s.refusals.First(key, s.now()) {
+		ev := audit.Event{Type: audit.LoginFailed, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Failure, Reason: "rate_limited_" + d.Limit}
+		if u, err := s.users.UserByEmail(ctx, email); err == nil {
+			ev.UserID = u.ID
+		}
+		if err := s.audit.Record(ctx, ev); err != nil {
+			return err
+		}
+	}
+	return &RateLimitedError{RetryAfter: d.RetryAfter, Limit: d.Limit}
+}
+
+// loginFailed records a verified failure; when its charge emptied an account bucket, that
+// is the start of a lockout and gets its one audit.UserLocked event.
+func (s *Service) loginFailed(ctx context.Context, userID, email, reason string, charge ratelimit.Decision, c Client) error {
 	if err := s.limiter.LoginFailed(ctx, c.RateKey, email); err != nil {
 		return err
 	}
 	if err := s.audit.Record(ctx, audit.Event{Type: audit.LoginFailed, UserID: userID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Failure, Reason: reason}); err != nil {
 		return err
+	}
+	if charge.LockoutStarts {
+		if err := s.audit.Record(ctx, audit.Event{Type: audit.UserLocked, UserID: userID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent,
+			Outcome: audit.Failure, Reason: "too_many_failures_" + charge.Limit}); err != nil {
+			return err
+		}
 	}
 	return ErrInvalidCredentials
 }
@@ -240,8 +303,20 @@ func (s *Service) rehash(ctx context.Context, u *users.User, pw string) {
 	*u = nu
 }
 
-// startSession mints a session for u, then re-reads the user: if it was disabled or deleted
-// meanwhile, the new session is ended before anyone sees it.
+// startSession mints a session for u, the user as read before its credentials were checked,
+// then re-reads the user: if it was deleted, disabled or had its credentials changed
+// (CredentialEpoch moved) meanwhile, the new session is ended before anyone sees it.
+//
+// Why "insert, then re-read" is enough on every backend (rather than locking the user row
+// for the insert): the administrator's side writes the user first (new epoch, disabled, or
+// the epoch bump that precedes a delete) and only then deletes the user's sessions, each a
+// committed statement before the next starts. If the re-read still sees the old epoch, it
+// started before the user write committed, so the session insert, committed before the
+// re-read, is visible to the later session delete, which ends it with a revocation entry.
+// Otherwise the re-read sees the change and this function ends the session itself. Either
+// way no session checked against an old epoch outlives the change, under SQLite's single
+// writer and under PostgreSQL's READ COMMITTED alike, with no lock held across the hash or
+// the insert and no extra round trip for the common case.
 func (s *Service) startSession(ctx context.Context, u *users.User, amr []string, c Client) (*Result, error) {
 	meta := sessions.Meta{AMR: amr, IP: c.IP, UserAgent: c.UserAgent, ClientID: "gatehouse"}
 	var (
@@ -256,10 +331,16 @@ func (s *Service) startSession(ctx context.Context, u *users.User, amr []string,
 		sess, tok, err = s.sessions.Create(ctx, u.ID, meta)
 	}
 	if err != nil {
+		// A user deleted since the password check makes the insert fail (the session's user
+		// is gone): that is a failed sign-in, not an outage.
+		if cur, rerr := s.users.UserByID(ctx, u.ID); errors.Is(rerr, users.ErrNotFound) ||
+			(rerr == nil && (cur.Disabled || cur.CredentialEpoch != u.CredentialEpoch)) {
+			return nil, ErrInvalidCredentials
+		}
 		return nil, err
 	}
 	cur, err := s.users.UserByID(ctx, u.ID)
-	if err != nil || cur.Disabled {
+	if err != nil || cur.Disabled || cur.CredentialEpoch != u.CredentialEpoch {
 		if rerr := s.sessions.Revoke(ctx, sess.ID); rerr != nil && !errors.Is(rerr, sessions.ErrNotFound) {
 			return nil, rerr
 		}

@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -47,54 +48,105 @@ type UserPatch struct {
 	Disabled      *bool
 }
 
-// UpdateUser applies p. Changing the password or disabling the account ends every session of
-// the user.
+// UpdateUser applies p. Changing the password or disabling the account moves the user's
+// CredentialEpoch, then ends every session of the user (the order startSession relies on).
 func (s *Service) UpdateUser(ctx context.Context, id string, p UserPatch, c Client) (*users.User, error) {
-	u, err := s.users.UserByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	revoke, reason := false, ""
+	var email, hash string
+	var err error
 	if p.Email != nil {
-		if u.Email, err = users.NormalizeEmail(*p.Email); err != nil {
+		if email, err = users.NormalizeEmail(*p.Email); err != nil {
 			return nil, err
 		}
 	}
 	if p.Password != nil {
-		if err := s.policy.Check(*p.Password, u.Email); err != nil {
+		// The policy refuses a password made of the address's words: the new address if the
+		// patch changes it, else the current one.
+		ctxEmail := email
+		if ctxEmail == "" {
+			cur, err := s.users.UserByID(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			ctxEmail = cur.Email
+		}
+		if err := s.policy.Check(*p.Password, ctxEmail); err != nil {
 			return nil, err
 		}
-		if u.PasswordHash, err = s.hasher.Hash(ctx, *p.Password); err != nil {
-			return nil, err
-		}
-		revoke, reason = true, "password_changed"
-	}
-	if p.EmailVerified != nil {
-		u.EmailVerified = *p.EmailVerified
-	}
-	typ := audit.AdminUserUpdate
-	if p.Disabled != nil && *p.Disabled != u.Disabled {
-		u.Disabled = *p.Disabled
-		typ = audit.AdminUserEnable
-		if u.Disabled {
-			typ, revoke, reason = audit.AdminUserDisable, true, "user_disabled"
-		}
-	}
-	u.UpdatedAt = s.now()
-	s.userCache.Delete(u.ID)
-	if err := s.users.UpdateUser(ctx, u); err != nil {
-		return nil, err
-	}
-	if revoke {
-		if _, err := s.sessions.RevokeUser(ctx, u.ID, ""); err != nil {
+		if hash, err = s.hasher.Hash(ctx, *p.Password); err != nil {
 			return nil, err
 		}
 	}
-	return u, s.adminEvent(ctx, typ, u.ID, reason, c)
+	// A concurrent credential change makes the write stale (users.ErrStale): apply the patch
+	// again to the fresh copy, a few times at most.
+	for attempt := 0; ; attempt++ {
+		u, err := s.users.UserByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		revoke, reason := false, ""
+		if p.Email != nil {
+			u.Email = email
+		}
+		if p.Password != nil {
+			u.PasswordHash = hash
+			revoke, reason = true, "password_changed"
+		}
+		if p.EmailVerified != nil {
+			u.EmailVerified = *p.EmailVerified
+		}
+		typ := audit.AdminUserUpdate
+		if p.Disabled != nil && *p.Disabled != u.Disabled {
+			u.Disabled = *p.Disabled
+			typ = audit.AdminUserEnable
+			if u.Disabled {
+				typ, revoke, reason = audit.AdminUserDisable, true, "user_disabled"
+			}
+		}
+		if revoke {
+			u.CredentialEpoch++
+		}
+		u.UpdatedAt = s.now()
+		s.userCache.Delete(u.ID)
+		err = s.users.UpdateUser(ctx, u)
+		if errors.Is(err, users.ErrStale) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if revoke {
+			if _, err := s.sessions.RevokeUser(ctx, u.ID, ""); err != nil {
+				return nil, err
+			}
+		}
+		return u, s.adminEvent(ctx, typ, u.ID, reason, c)
+	}
 }
 
-// DeleteUser removes an account and, with it, every session.
+// DeleteUser removes an account and, with it, every session. The user is first disabled
+// with a new CredentialEpoch, so that a sign-in racing the delete either sees the change and
+// ends its own session or stored it early enough for RevokeUser to end it (see
+// startSession); then the sessions end with revocation entries, then the user goes. (The
+// store's cascade would remove a session stored later without a revocation entry, leaving
+// its access tokens alive.)
 func (s *Service) DeleteUser(ctx context.Context, id string, c Client) error {
+	for attempt := 0; ; attempt++ {
+		u, err := s.users.UserByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		u.CredentialEpoch++
+		u.Disabled, u.UpdatedAt = true, s.now()
+		s.userCache.Delete(id)
+		err = s.users.UpdateUser(ctx, u)
+		if errors.Is(err, users.ErrStale) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		break
+	}
 	if _, err := s.sessions.RevokeUser(ctx, id, ""); err != nil {
 		return err
 	}

@@ -46,19 +46,12 @@ func (c *countingHasher) Hash(ctx context.Context, pw string) (string, error) {
 	c.kdfs.Add(1)
 	return c.h.Hash(ctx, pw)
 }
-func (c *countingHasher) Verify(ctx context.Context, pw, enc string) (bool, bool, error) {
+func (c *countingHasher) Admit(ctx context.Context, a password.Admission) (*password.Ticket, error) {
 	if c.busy.Load() {
-		return false, false, password.ErrBusy
+		return nil, password.ErrBusy
 	}
-	c.kdfs.Add(1)
-	return c.h.Verify(ctx, pw, enc)
-}
-func (c *countingHasher) VerifyDummy(ctx context.Context, pw string) error {
-	if c.busy.Load() {
-		return password.ErrBusy
-	}
-	c.kdfs.Add(1)
-	return c.h.VerifyDummy(ctx, pw)
+	c.kdfs.Add(1) // accounts spends every ticket on one hash unless a concurrent charge refuses
+	return c.h.Admit(ctx, a)
 }
 
 // syncBuffer is a goroutine-safe log sink.

@@ -202,6 +202,9 @@ func (s *Server) client(r *http.Request) accounts.Client {
 		c.IP = ip.String()
 		c.RateKey = ratelimit.BucketKey(ip)
 	}
+	if ck, err := r.Cookie(s.cookie); err == nil {
+		c.Session = ck.Value // a hint for sign-in admission; accounts validates it
+	}
 	return c
 }
 

@@ -172,6 +172,6 @@ func peakMemory(b *testing.B, callers, total int) {
 	}
 	const mib = 1 << 20
 	b.ReportMetric(float64(peak)/mib, "peak-MiB")
-	b.ReportMetric(float64(cap(h.slots))*float64(DefaultParams.Memory)/1024, "bound-MiB")
+	b.ReportMetric(float64(h.concurrency)*float64(DefaultParams.Memory)/1024, "bound-MiB")
 	b.ReportMetric(float64(maxInFlight), "max-in-flight")
 }

@@ -3,6 +3,7 @@ package password
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -255,5 +256,165 @@ func TestManyCallersBounded(t *testing.T) {
 	}
 	if h.InFlight() != 0 || h.QueueDepth() != 0 {
 		t.Fatalf("leaked: in flight %d, queued %d", h.InFlight(), h.QueueDepth())
+	}
+}
+
+// orderedHasher returns a Hasher of concurrency 1 whose KDF records the password of every
+// call as it starts and then waits for one token on step.
+func orderedHasher(t *testing.T, queue int) (h *Hasher, step chan struct{}, order func() []string) {
+	t.Helper()
+	h = newHasher(Config{Params: fast, Concurrency: 1, QueueSize: queue, QueueTimeout: time.Hour})
+	step = make(chan struct{})
+	var mu sync.Mutex
+	var seen []string
+	h.kdf = func(pw, salt []byte, p Params) []byte {
+		mu.Lock()
+		seen = append(seen, string(pw))
+		mu.Unlock()
+		<-step
+		return argon2idKey(pw, salt, p)
+	}
+	t.Cleanup(func() { close(step) })
+	return h, step, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), seen...) }
+}
+
+// hashIn starts a Hash of pw admitted with a, and waits until it is queued (depth wantDepth)
+// or running. Its error is sent on the returned channel.
+func hashIn(t *testing.T, h *Hasher, a Admission, pw string, queued func() bool) chan error {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() {
+		tk, err := h.Admit(context.Background(), a)
+		if err == nil {
+			_, err = tk.Hash(pw)
+		}
+		errc <- err
+	}()
+	waitFor(t, pw+" to queue", queued)
+	return errc
+}
+
+// TestAdmissionOrder checks the order in which waiters get a slot: the priority lane first,
+// then the normal lane's groups in turn, each group first-come-first-served.
+func TestAdmissionOrder(t *testing.T) {
+	h, step, order := orderedHasher(t, 8)
+	depth := func(n int) func() bool { return func() bool { return h.QueueDepth() == n } }
+	var errs []chan error
+	errs = append(errs, hashIn(t, h, Admission{Group: "a"}, "holder", func() bool { return h.InFlight() == 1 }))
+	errs = append(errs, hashIn(t, h, Admission{Group: "a"}, "a1", depth(1)))
+	errs = append(errs, hashIn(t, h, Admission{Group: "a"}, "a2", depth(2)))
+	errs = append(errs, hashIn(t, h, Admission{Group: "a"}, "a3", depth(3)))
+	errs = append(errs, hashIn(t, h, Admission{Group: "b"}, "b1", depth(4)))
+	errs = append(errs, hashIn(t, h, Admission{Priority: true, Group: "c"}, "p1", depth(5)))
+	for range errs {
+		step <- struct{}{}
+	}
+	for _, c := range errs {
+		if err := <-c; err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"holder", "p1", "a1", "b1", "a2", "a3"}
+	if got := order(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("hashing order %v, want %v", got, want)
+	}
+	if h.InFlight() != 0 || h.QueueDepth() != 0 || len(h.groups) != 0 || len(h.ring) != 0 {
+		t.Fatalf("leaked: in flight %d, queued %d, groups %d", h.InFlight(), h.QueueDepth(), len(h.groups))
+	}
+}
+
+// TestFairPushOut checks that a full normal lane makes room for a network with fewer waiters
+// by turning away the newest waiter of the largest group, and for nobody else.
+func TestFairPushOut(t *testing.T) {
+	h, step, _ := orderedHasher(t, 3)
+	depth := func(n int) func() bool { return func() bool { return h.QueueDepth() == n } }
+	holder := hashIn(t, h, Admission{}, "holder", func() bool { return h.InFlight() == 1 })
+	a1 := hashIn(t, h, Admission{Group: "a"}, "a1", depth(1))
+	a2 := hashIn(t, h, Admission{Group: "a"}, "a2", depth(2))
+	a3 := hashIn(t, h, Admission{Group: "a"}, "a3", depth(3))
+
+	b1 := hashIn(t, h, Admission{Group: "b"}, "b1", func() bool { return len(a3) == 1 })
+	if err := <-a3; !errors.Is(err, errPushedOut) {
+		t.Fatalf("a3: %v, want pushed out", err)
+	}
+	c1 := hashIn(t, h, Admission{Group: "c"}, "c1", func() bool { return len(a2) == 1 })
+	if err := <-a2; !errors.Is(err, errPushedOut) {
+		t.Fatalf("a2: %v, want pushed out", err)
+	}
+	// a, b, c hold one waiter each: neither a fourth network nor a second of "a" gets in.
+	for _, g := range []string{"d", "a"} {
+		if _, err := h.Admit(context.Background(), Admission{Group: g}); !errors.Is(err, errQueueFull) {
+			t.Fatalf("group %s with a fair full queue: %v, want queue full", g, err)
+		}
+	}
+	// The priority lane has its own room.
+	p1 := hashIn(t, h, Admission{Priority: true}, "p1", depth(4))
+	for range 5 {
+		step <- struct{}{}
+	}
+	for _, c := range []chan error{holder, a1, b1, c1, p1} {
+		if err := <-c; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if h.InFlight() != 0 || h.QueueDepth() != 0 {
+		t.Fatalf("leaked: in flight %d, queued %d", h.InFlight(), h.QueueDepth())
+	}
+}
+
+func TestTicket(t *testing.T) {
+	h := newHasher(Config{Params: fast, Concurrency: 1, QueueSize: 1, QueueTimeout: time.Hour})
+	enc := mustHash(t, h, "pw")
+	tk, err := h.Admit(context.Background(), Admission{Priority: true})
+	if err != nil || h.InFlight() != 1 {
+		t.Fatalf("Admit: %v, in flight %d", err, h.InFlight())
+	}
+	if ok, _, err := tk.Verify("pw", enc); !ok || err != nil {
+		t.Fatalf("Ticket.Verify = %v, %v", ok, err)
+	}
+	if _, _, err := tk.Verify("pw", enc); !errors.Is(err, errTicketSpent) {
+		t.Fatalf("second use: %v, want spent", err)
+	}
+	tk.Release() // no-op on a spent ticket
+	if h.InFlight() != 0 {
+		t.Fatalf("in flight %d after a spent ticket", h.InFlight())
+	}
+	tk, _ = h.Admit(context.Background(), Admission{})
+	tk.Release()
+	tk.Release()
+	if h.InFlight() != 0 {
+		t.Fatalf("in flight %d after Release", h.InFlight())
+	}
+	tk, _ = h.Admit(context.Background(), Admission{})
+	if err := tk.VerifyDummy("pw"); err != nil || h.InFlight() != 0 {
+		t.Fatalf("VerifyDummy: %v, in flight %d", err, h.InFlight())
+	}
+	tk, _ = h.Admit(context.Background(), Admission{})
+	if _, _, err := tk.Verify("pw", "$argon2id$bad"); !errors.Is(err, ErrMalformedHash) || h.InFlight() != 0 {
+		t.Fatalf("malformed: %v, in flight %d", err, h.InFlight())
+	}
+}
+
+// TestPriorityLaneDoesNotStarveNormal checks that a normal waiter gets a slot after at most
+// three priority waiters while both lanes wait.
+func TestPriorityLaneDoesNotStarveNormal(t *testing.T) {
+	h, step, order := orderedHasher(t, 8)
+	depth := func(n int) func() bool { return func() bool { return h.QueueDepth() == n } }
+	errs := []chan error{hashIn(t, h, Admission{}, "holder", func() bool { return h.InFlight() == 1 })}
+	errs = append(errs, hashIn(t, h, Admission{}, "n1", depth(1)))
+	for i := range 5 {
+		errs = append(errs, hashIn(t, h, Admission{Priority: true}, fmt.Sprintf("p%d", i+1), depth(i+2)))
+	}
+	for range errs {
+		step <- struct{}{}
+	}
+	for _, c := range errs {
+		if err := <-c; err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"holder", "p1", "p2", "p3", "n1", "p4", "p5"}
+	if got := order(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("hashing order %v, want %v", got, want)
 	}
 }

@@ -11,8 +11,10 @@
 // arrive together, live argon2id memory stays at Concurrency × m (Concurrency × 19 MiB with
 // DefaultParams). The heap additionally holds blocks of finished hashes until the garbage
 // collector reclaims them, which with GOGC=100 puts the peak heap at 2 to 3 times that bound,
-// independent of the number of callers (BenchmarkPeakMemory150). Verify, VerifyDummy and
-// Hash share the one semaphore.
+// independent of the number of callers (BenchmarkPeakMemory150). Verify, VerifyDummy, Hash
+// and Admit share the slots. Admit also lets sign-ins that look legitimate wait in a priority
+// lane, and serves the networks queued in the normal lane in turn, so that a flood of guesses
+// cannot starve real users (see Admission).
 //
 // VerifyDummy runs a full verification against a hash no password matches, so that a sign-in
 // for an unknown account costs what one for a known account costs.
@@ -36,6 +38,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -141,13 +144,22 @@ type Config struct {
 
 // Hasher hashes and verifies passwords with bounded concurrency. It is safe for concurrent use.
 type Hasher struct {
-	params  Params
-	slots   chan struct{} // semaphore: one token per running KDF
-	queue   chan struct{} // one token per waiting caller
-	timeout time.Duration
-	waiting atomic.Int64
-	running atomic.Int64
-	dummy   string
+	params      Params
+	concurrency int // slots: at most this many KDFs run at once
+	queueSize   int // waiters allowed in each lane
+	timeout     time.Duration
+	waiting     atomic.Int64 // for metrics; changed under mu
+	running     atomic.Int64 // for metrics; changed under mu
+	dummy       string
+
+	mu     sync.Mutex
+	held   int               // slots taken
+	prio   []*waiter         // the priority lane, first come first served
+	groups map[string]*group // the normal lane, one queue per Admission.Group
+	ring   []*group          // groups with waiters, in round-robin order
+	next   int               // index in ring of the group served next
+	normal int               // waiters in the normal lane
+	streak int               // slots handed to the priority lane in a row while both waited
 
 	// kdf derives a key; tests replace it to observe and block hashing.
 	kdf func(pw, salt []byte, p Params) []byte
@@ -183,6 +195,11 @@ func NewUnsafeFastHasherForTests() *Hasher {
 	})
 }
 
+// NewUnsafeHasherForTests is New without the parameter checks, for tests and benchmarks that
+// need a Hasher with real bounded concurrency and a chosen (tiny or slow) cost. Like
+// NewUnsafeFastHasherForTests it must NEVER be used in production.
+func NewUnsafeHasherForTests(cfg Config) *Hasher { return newHasher(cfg) }
+
 // newHasher builds a Hasher without validating cfg.Params.
 func newHasher(cfg Config) *Hasher {
 	if cfg.Concurrency <= 0 {
@@ -198,12 +215,13 @@ func newHasher(cfg Config) *Hasher {
 	// against it runs exactly the work of a real verification and fails (but for a 2^-256
 	// chance). No KDF is needed to build it.
 	return &Hasher{
-		params:  cfg.Params,
-		slots:   make(chan struct{}, cfg.Concurrency),
-		queue:   make(chan struct{}, cfg.QueueSize),
-		timeout: cfg.QueueTimeout,
-		dummy:   encodePHC(cfg.Params, randomBytes(cfg.Params.SaltLen), randomBytes(cfg.Params.KeyLen)),
-		kdf:     argon2idKey,
+		params:      cfg.Params,
+		concurrency: cfg.Concurrency,
+		queueSize:   cfg.QueueSize,
+		timeout:     cfg.QueueTimeout,
+		dummy:       encodePHC(cfg.Params, randomBytes(cfg.Params.SaltLen), randomBytes(cfg.Params.KeyLen)),
+		groups:      make(map[string]*group),
+		kdf:         argon2idKey,
 	}
 }
 
@@ -225,57 +243,236 @@ func (h *Hasher) QueueDepth() int { return int(h.waiting.Load()) }
 // InFlight returns the number of hashes being computed, for metrics.
 func (h *Hasher) InFlight() int { return int(h.running.Load()) }
 
-// acquire takes a hashing slot, waiting in the bounded queue if there is room. When a slot
-// frees, Go hands it to a blocked waiter before any newcomer can take it, so waiters are not
-// starved by new arrivals.
-func (h *Hasher) acquire(ctx context.Context) error {
+// Admission says which queue a caller waits in when every hashing slot is taken.
+//
+// A sign-in flood (credential stuffing from many addresses) fills every slot and the queue
+// with guesses; first-come-first-served would then turn real users away as often as
+// attackers. Two rules keep real users signing in:
+//
+//   - Priority callers wait in their own lane, which is served before the normal lane
+//     whenever a slot frees (but for every fourth slot while both lanes wait, so that the
+//     normal lane is slowed, never starved, by a busy priority lane), and which has its
+//     own room of Config.QueueSize. Callers pass
+//     Priority for sign-ins that present evidence of being the account's owner: a device
+//     cookie of the account, or a network the account signed in from recently. Attackers
+//     rarely have either, and the per-IP rate limit still bounds what one address can put
+//     in this lane.
+//   - In the normal lane, callers are grouped by Group (the caller passes the client's
+//     network, e.g. its /24 or /64) and the groups are served in turn (round robin), so a
+//     network that queues many requests gets a slot no more often than one that queues a
+//     single request. When the lane is full, a newcomer from a network with fewer waiters
+//     than the largest group pushes out that group's newest waiter (who gets ErrBusy):
+//     one network can fill the queue only while nobody else wants it.
+//
+// Hash, Verify and VerifyDummy wait in the normal lane with the empty Group.
+type Admission struct {
+	Priority bool
+	Group    string
+}
+
+// waiter is a caller queued for a slot. ready is closed when the waiter is granted a slot
+// (granted) or pushed out of the queue (err); both fields are written under Hasher.mu before
+// the close.
+type waiter struct {
+	ready   chan struct{}
+	granted bool
+	err     error
+	group   *group // nil in the priority lane
+}
+
+type group struct {
+	key     string
+	waiters []*waiter
+}
+
+// prioritySlots is how many slots in a row the priority lane gets while the normal lane
+// also waits, before one goes to the normal lane.
+const prioritySlots = 3
+
+var errPushedOut = fmt.Errorf("%w: pushed out of the queue by a fairer claim", ErrBusy)
+
+// acquire takes a hashing slot, waiting in the bounded queue of a's lane if there is room.
+// When a slot frees it is handed directly to the next waiter (see Admission for the order),
+// so waiters are never starved by new arrivals.
+func (h *Hasher) acquire(ctx context.Context, a Admission) error {
 	if ctx.Err() != nil {
 		return busyBecause(ctx)
 	}
-	select {
-	case h.slots <- struct{}{}:
+	h.mu.Lock()
+	if h.held < h.concurrency && len(h.prio) == 0 && h.normal == 0 {
+		h.held++
 		h.running.Add(1)
+		h.mu.Unlock()
 		return nil
-	default:
 	}
-	select {
-	case h.queue <- struct{}{}:
-	default:
-		return errQueueFull // shed at once: waiting longer would only add latency
+	w := &waiter{ready: make(chan struct{})}
+	if a.Priority {
+		if len(h.prio) >= h.queueSize {
+			h.mu.Unlock()
+			return errQueueFull // shed at once: waiting longer would only add latency
+		}
+		h.prio = append(h.prio, w)
+	} else {
+		g := h.groups[a.Group]
+		if h.normal >= h.queueSize && !h.pushOutFor(g) {
+			h.mu.Unlock()
+			return errQueueFull
+		}
+		if g == nil {
+			g = &group{key: a.Group}
+			h.groups[a.Group] = g
+		}
+		if len(g.waiters) == 0 {
+			h.ring = append(h.ring, g)
+		}
+		g.waiters = append(g.waiters, w)
+		w.group = g
+		h.normal++
 	}
 	h.waiting.Add(1)
-	defer func() {
-		h.waiting.Add(-1)
-		<-h.queue
-	}()
+	h.mu.Unlock()
+
 	t := time.NewTimer(h.timeout)
 	defer t.Stop()
 	select {
-	case h.slots <- struct{}{}:
-		h.running.Add(1)
-		return nil
+	case <-w.ready:
+		return w.err
 	case <-t.C:
-		return errTimedOut
+		return h.abandon(w, errTimedOut)
 	case <-ctx.Done():
-		return busyBecause(ctx)
+		return h.abandon(w, busyBecause(ctx))
 	}
 }
 
+// pushOutFor makes room in the full normal lane for a newcomer of g (nil: a group with no
+// waiters) by pushing out the newest waiter of the largest group, if that group has at
+// least two more waiters than g would. It reports whether it made room. Called under mu.
+func (h *Hasher) pushOutFor(g *group) bool {
+	mine := 0
+	if g != nil {
+		mine = len(g.waiters)
+	}
+	var big *group
+	for _, c := range h.ring {
+		if big == nil || len(c.waiters) > len(big.waiters) {
+			big = c
+		}
+	}
+	if big == nil || len(big.waiters) < mine+2 {
+		return false
+	}
+	v := big.waiters[len(big.waiters)-1]
+	h.dequeue(v)
+	v.err = errPushedOut
+	close(v.ready)
+	return true
+}
+
+// abandon takes w out of the queue after its wait ended without a grant, and returns err.
+// If a slot was granted in the meantime it is passed on; if w was pushed out, that is the
+// answer.
+func (h *Hasher) abandon(w *waiter, err error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case w.granted:
+		h.releaseLocked()
+	case w.err != nil:
+		return w.err
+	default:
+		h.dequeue(w)
+	}
+	return err
+}
+
+// dequeue removes a waiting w from its lane. Called under mu.
+func (h *Hasher) dequeue(w *waiter) {
+	h.waiting.Add(-1)
+	if w.group == nil {
+		h.prio = remove(h.prio, w)
+		return
+	}
+	g := w.group
+	g.waiters = remove(g.waiters, w)
+	h.normal--
+	if len(g.waiters) == 0 {
+		h.dropGroup(g)
+	}
+}
+
+// dropGroup removes an empty group from the ring, keeping the turn where it was.
+func (h *Hasher) dropGroup(g *group) {
+	for i, c := range h.ring {
+		if c == g {
+			h.ring = append(h.ring[:i], h.ring[i+1:]...)
+			if i < h.next {
+				h.next--
+			}
+			break
+		}
+	}
+	delete(h.groups, g.key)
+}
+
+func remove(ws []*waiter, w *waiter) []*waiter {
+	for i, c := range ws {
+		if c == w {
+			return append(ws[:i], ws[i+1:]...)
+		}
+	}
+	return ws
+}
+
 func (h *Hasher) release() {
-	h.running.Add(-1)
-	<-h.slots
+	h.mu.Lock()
+	h.releaseLocked()
+	h.mu.Unlock()
+}
+
+// releaseLocked hands the slot to the next waiter: the priority lane first, then the next
+// group of the normal lane in turn. Called under mu.
+func (h *Hasher) releaseLocked() {
+	var w *waiter
+	switch {
+	case len(h.prio) > 0 && (len(h.ring) == 0 || h.streak < prioritySlots):
+		w = h.prio[0]
+		h.prio = h.prio[1:]
+		if len(h.ring) > 0 {
+			h.streak++
+		}
+	case len(h.ring) > 0:
+		h.streak = 0
+		if h.next >= len(h.ring) {
+			h.next = 0
+		}
+		g := h.ring[h.next]
+		w = g.waiters[0]
+		g.waiters = g.waiters[1:]
+		h.normal--
+		if len(g.waiters) == 0 {
+			h.dropGroup(g) // the next group slides into this index
+		} else {
+			h.next++
+		}
+	default:
+		h.held--
+		h.running.Add(-1)
+		return
+	}
+	h.waiting.Add(-1)
+	w.granted = true
+	close(w.ready)
 }
 
 // Hash returns the PHC string of password, argon2id with the Hasher's parameters and a fresh
 // random salt, e.g. "$argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>". The password is hashed
 // exactly as given. It returns ErrBusy when no slot is available.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
-	salt := randomBytes(h.params.SaltLen)
-	if err := h.acquire(ctx); err != nil {
+	t, err := h.Admit(ctx, Admission{})
+	if err != nil {
 		return "", err
 	}
-	defer h.release()
-	return encodePHC(h.params, salt, h.kdf([]byte(password), salt, h.params)), nil
+	return t.Hash(password)
 }
 
 // Verify reports whether password matches encoded, a PHC argon2id string or a legacy bcrypt
@@ -284,37 +481,58 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 // a fresh Hash. A stored hash that does not parse strictly or exceeds MaxParams yields
 // ErrMalformedHash without any hashing; no slot yields ErrBusy.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error) {
+	if err := checkEncoded(encoded); err != nil {
+		return false, false, err
+	}
+	if err := h.acquire(ctx, Admission{}); err != nil {
+		return false, false, err
+	}
+	defer h.release()
+	return h.verifyHeld(password, encoded)
+}
+
+// checkEncoded parses a stored hash (and its cost caps) without hashing.
+func checkEncoded(encoded string) error {
 	if isBcrypt(encoded) {
-		return h.verifyBcrypt(ctx, password, encoded)
+		_, err := bcryptCost(encoded)
+		return err
+	}
+	_, _, _, err := decodePHC(encoded)
+	return err
+}
+
+// verifyHeld is Verify for a caller that holds a slot.
+func (h *Hasher) verifyHeld(password, encoded string) (ok, needsRehash bool, err error) {
+	if isBcrypt(encoded) {
+		return verifyBcrypt(password, encoded)
 	}
 	p, salt, key, err := decodePHC(encoded)
 	if err != nil {
 		return false, false, err
 	}
-	if err := h.acquire(ctx); err != nil {
-		return false, false, err
-	}
-	defer h.release()
 	got := h.kdf([]byte(password), salt, p)
 	ok = subtle.ConstantTimeCompare(got, key) == 1
 	return ok, ok && p.weakerThan(h.params), nil
 }
 
+func bcryptCost(encoded string) (int, error) {
+	cost, err := bcrypt.Cost([]byte(encoded))
+	if err != nil {
+		return 0, fmt.Errorf("%w: bcrypt: %v", ErrMalformedHash, err)
+	}
+	if cost > maxBcryptCost {
+		return 0, fmt.Errorf("%w: bcrypt cost %d above %d", ErrMalformedHash, cost, maxBcryptCost)
+	}
+	return cost, nil
+}
+
 // verifyBcrypt checks a legacy bcrypt hash. Passwords longer than 72 bytes are compared as
 // the legacy system hashed them, on their first 72 bytes (bcrypt ignores the rest); the
 // rehash that follows a match removes that weakness.
-func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error) {
-	cost, err := bcrypt.Cost([]byte(encoded))
-	if err != nil {
-		return false, false, fmt.Errorf("%w: bcrypt: %v", ErrMalformedHash, err)
-	}
-	if cost > maxBcryptCost {
-		return false, false, fmt.Errorf("%w: bcrypt cost %d above %d", ErrMalformedHash, cost, maxBcryptCost)
-	}
-	if err := h.acquire(ctx); err != nil {
+func verifyBcrypt(password, encoded string) (ok, needsRehash bool, err error) {
+	if _, err := bcryptCost(encoded); err != nil {
 		return false, false, err
 	}
-	defer h.release()
 	switch err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password)); {
 	case err == nil:
 		return true, true, nil
@@ -332,6 +550,73 @@ func (h *Hasher) verifyBcrypt(ctx context.Context, password, encoded string) (ok
 func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
 	_, _, err := h.Verify(ctx, password, h.dummy)
 	return err
+}
+
+// Admit waits for a hashing slot in the lane and queue that a says (see Admission), exactly
+// as Verify would wait in the normal lane, and returns a Ticket holding it. The slot is the
+// caller's until it spends the ticket (one Verify, VerifyDummy or Hash) or calls Release.
+// Admission separates waiting for capacity from hashing, so that a caller can do what must
+// happen only if the password will really be checked (charge a lockout bucket) once it has a
+// slot and before the hash runs. It returns ErrBusy as Verify does.
+func (h *Hasher) Admit(ctx context.Context, a Admission) (*Ticket, error) {
+	if err := h.acquire(ctx, a); err != nil {
+		return nil, err
+	}
+	return &Ticket{h: h}, nil
+}
+
+// Ticket is a hashing slot granted by Admit. It is for one goroutine and one use: the first
+// Verify, VerifyDummy or Hash spends it and gives the slot back; Release gives it back
+// unused. Releasing a spent ticket does nothing, so `defer t.Release()` is always safe.
+type Ticket struct {
+	h    *Hasher
+	done bool
+}
+
+// errTicketSpent is returned by a Ticket used twice.
+var errTicketSpent = errors.New("password: ticket already used or released")
+
+// Release gives the slot back without hashing. It is idempotent.
+func (t *Ticket) Release() {
+	if t == nil || t.done {
+		return
+	}
+	t.done = true
+	t.h.release()
+}
+
+// spend marks the ticket used; the caller releases the slot when its hash is done.
+func (t *Ticket) spend() error {
+	if t.done {
+		return errTicketSpent
+	}
+	t.done = true
+	return nil
+}
+
+// Verify is Hasher.Verify on the ticket's slot.
+func (t *Ticket) Verify(password, encoded string) (ok, needsRehash bool, err error) {
+	if err := t.spend(); err != nil {
+		return false, false, err
+	}
+	defer t.h.release()
+	return t.h.verifyHeld(password, encoded)
+}
+
+// VerifyDummy is Hasher.VerifyDummy on the ticket's slot.
+func (t *Ticket) VerifyDummy(password string) error {
+	_, _, err := t.Verify(password, t.h.dummy)
+	return err
+}
+
+// Hash is Hasher.Hash on the ticket's slot.
+func (t *Ticket) Hash(password string) (string, error) {
+	if err := t.spend(); err != nil {
+		return "", err
+	}
+	defer t.h.release()
+	salt := randomBytes(t.h.params.SaltLen)
+	return encodePHC(t.h.params, salt, t.h.kdf([]byte(password), salt, t.h.params)), nil
 }
 
 func isBcrypt(s string) bool {

@@ -141,12 +141,12 @@ func TestNew(t *testing.T) {
 func TestNewDefaults(t *testing.T) {
 	h := mustNew(t, Config{Params: DefaultParams})
 	procs := runtime.GOMAXPROCS(0)
-	if cap(h.slots) != procs || cap(h.queue) != 8*procs || h.timeout != 2*time.Second {
-		t.Fatalf("concurrency %d queue %d timeout %v, want %d, %d, 2s", cap(h.slots), cap(h.queue), h.timeout, procs, 8*procs)
+	if h.concurrency != procs || h.queueSize != 8*procs || h.timeout != 2*time.Second {
+		t.Fatalf("concurrency %d queue %d timeout %v, want %d, %d, 2s", h.concurrency, h.queueSize, h.timeout, procs, 8*procs)
 	}
 	h = mustNew(t, Config{Params: DefaultParams, Concurrency: 3, QueueSize: 5, QueueTimeout: time.Second})
-	if cap(h.slots) != 3 || cap(h.queue) != 5 || h.timeout != time.Second {
-		t.Fatalf("explicit config not used: %d %d %v", cap(h.slots), cap(h.queue), h.timeout)
+	if h.concurrency != 3 || h.queueSize != 5 || h.timeout != time.Second {
+		t.Fatalf("explicit config not used: %d %d %v", h.concurrency, h.queueSize, h.timeout)
 	}
 }
 

@@ -113,3 +113,16 @@ func BucketKey(a netip.Addr) string {
 		return p.String()
 	}
 }
+
+// NetworkKey is the network a bucket key (from BucketKey) belongs to, for sharing work
+// fairly between networks rather than addresses: an IPv4 address's /24, and the key itself
+// otherwise (an IPv6 key is already a /64). A spread of addresses in one /24 is usually one
+// operator.
+func NetworkKey(key string) string {
+	a, err := netip.ParseAddr(key)
+	if err != nil || !a.Is4() {
+		return key
+	}
+	p, _ := a.Prefix(24) // cannot fail: 24 bits of an IPv4 address
+	return p.String()
+}

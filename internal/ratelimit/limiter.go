@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,7 +18,11 @@ const (
 	LimitAccountIP = "account_ip" // sign-in attempts on one account from one IP (lockout)
 	LimitAccount   = "account"    // sign-in attempts on one account from IPs it does not know (lockout)
 	LimitSignup    = "signup"     // sign-ups from one client IP
+	LimitSignupAll = "signup_all" // sign-ups from everywhere (the global cap)
 )
+
+// Limits lists every limit name, for metrics.
+var Limits = []string{LimitIP, LimitAccountIP, LimitAccount, LimitSignup, LimitSignupAll}
 
 // Policy is the set of limits on the sign-in paths. Zero fields take the values of
 // DefaultPolicy.
@@ -40,9 +45,14 @@ const (
 //     "known" beyond the IP.
 //   - A successful sign-in refills the account's tiers for that IP and makes the IP known.
 //
-// Attempts are charged when they are checked, not when they fail, so concurrent guesses
-// waiting for the password hasher cannot slip past a check whose failures are not counted
-// yet. The price is that a successful sign-in from an unknown IP spends one PerAccount token.
+// An attempt is charged to the account's buckets when its password is about to be checked,
+// not when it fails, so concurrent guesses waiting for the password hasher cannot slip past
+// a check whose failures are not counted yet: the caller first checks (CheckLogin: the
+// per-IP token and a look at the account buckets), then waits for a hashing slot, and only
+// with the slot in hand charges the account (ChargeLogin) and hashes. An attempt turned away
+// before its password was checked (the hasher was saturated, the store failed) therefore
+// costs the account nothing: a user who retries after a 503 does not lock themselves out.
+// The price is that a successful sign-in from an unknown IP spends one PerAccount token.
 type Policy struct {
 	// PerIP limits sign-in attempts from one client IP, whatever the account.
 	PerIP Limit
@@ -56,6 +66,9 @@ type Policy struct {
 	KnownFor time.Duration
 	// Signup limits sign-ups from one client IP.
 	Signup Limit
+	// SignupAll limits sign-ups from all IPs together, so that sign-ups spread over many
+	// addresses (a botnet creating accounts) cannot outrun it.
+	SignupAll Limit
 }
 
 // DefaultPolicy returns the default limits:
@@ -69,6 +82,7 @@ type Policy struct {
 //     hour (about 290 a day) whatever its size.
 //   - KnownFor 30 days.
 //   - Signup 10, then 1 per 5 min (12 an hour) from one IP.
+//   - SignupAll 60, then 2 a second (7,200 an hour) from everywhere.
 func DefaultPolicy() Policy {
 	return Policy{
 		PerIP: Limit{Burst: 20, Per: 3 * time.Second},
@@ -80,6 +94,7 @@ func DefaultPolicy() Policy {
 		PerAccount: Limit{Burst: 50, Per: 5 * time.Minute},
 		KnownFor:   30 * 24 * time.Hour,
 		Signup:     Limit{Burst: 10, Per: 5 * time.Minute},
+		SignupAll:  Limit{Burst: 60, Per: 500 * time.Millisecond},
 	}
 }
 
@@ -99,6 +114,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.Signup == (Limit{}) {
 		p.Signup = d.Signup
+	}
+	if p.SignupAll == (Limit{}) {
+		p.SignupAll = d.SignupAll
 	}
 	return p
 }
@@ -121,6 +139,7 @@ func (p Policy) Validate() error {
 	}
 	check("per_account", p.PerAccount)
 	check("signup", p.Signup)
+	check("signup_all", p.SignupAll)
 	if p.KnownFor > maxWindow {
 		errs = append(errs, fmt.Errorf("known_for %s: above %s", p.KnownFor, maxWindow))
 	}
@@ -134,11 +153,20 @@ type Decision struct {
 	// Locked reports that an account bucket refused the attempt (LimitAccountIP or
 	// LimitAccount): the caller records audit.UserLocked rather than a plain rate limit.
 	Locked bool
-	// Limit names the limit that refused the attempt (LimitIP, ...); empty when Allowed.
-	// When several refused, it is the one that frees last.
+	// Limit names the limit that refused the attempt (LimitIP, ...), or for an allowed
+	// attempt with LockoutStarts the bucket it emptied; otherwise empty when Allowed. When
+	// several refused, it is the one that frees last.
 	Limit string
 	// RetryAfter is how long until the attempt would be allowed; zero when Allowed.
 	RetryAfter time.Duration
+	// Known reports (CheckLogin) that the client IP signed in to the account within
+	// Policy.KnownFor: a sign-in that is likely the owner's, which the caller may admit to
+	// the password hasher ahead of others; pass it on to ChargeLogin.
+	Known bool
+	// LockoutStarts reports (ChargeLogin) that this attempt took the last token of an
+	// account bucket: if it fails, the next attempts are refused, and the caller records
+	// the one audit.UserLocked event of this lockout.
+	LockoutStarts bool
 }
 
 // Limiter applies a Policy to the sign-in and sign-up paths. Its methods are safe for
@@ -156,6 +184,8 @@ type Limiter struct {
 	p     Policy
 	known Limit // the one-token bucket that marks an IP known; see markKnown
 	now   func() time.Time
+
+	refused [5]atomic.Uint64 // per entry of Limits
 }
 
 // NewLimiter returns a Limiter applying p (zero fields defaulted) over store. now is the
@@ -185,6 +215,7 @@ const (
 	prefixAccount   = "acct:"
 	prefixKnown     = "known:"
 	prefixSignup    = "signup:"
+	keySignupAll    = "signupall:*"
 )
 
 // accountID is the account as it appears in keys: 128 bits of SHA-256 in hex.
@@ -199,9 +230,11 @@ type bucket struct {
 	name  string // LimitAccountIP or LimitAccount
 }
 
-// CheckLogin decides whether a sign-in attempt on account from ip may verify a password, and
-// charges the attempt (see Policy). Call it before touching the password, then report the
-// outcome with LoginSucceeded or LoginFailed.
+// CheckLogin decides whether a sign-in attempt on account from ip may go on to the password
+// check. It charges the per-IP bucket and looks at the account's buckets without charging
+// them. Call it before waiting for the password hasher; once a hashing slot is held, charge
+// the account with ChargeLogin (passing Decision.Known), then report the outcome with
+// LoginSucceeded or LoginFailed.
 func (l *Limiter) CheckLogin(ctx context.Context, ip, account string) (Decision, error) {
 	now := l.now()
 	r, err := l.store.Allow(ctx, prefixIP+ip, l.p.PerIP, now)
@@ -209,30 +242,84 @@ func (l *Limiter) CheckLogin(ctx context.Context, ip, account string) (Decision,
 		return Decision{}, fmt.Errorf("ratelimit: per-ip bucket: %w", err)
 	}
 	if !r.Allowed {
-		return Decision{Limit: LimitIP, RetryAfter: r.RetryAfter}, nil
+		return l.refuse(Decision{Limit: LimitIP, RetryAfter: r.RetryAfter}), nil
 	}
-
 	id := accountID(account)
-	buckets := make([]bucket, 0, len(l.p.PerAccountIP)+1)
-	for i, lim := range l.p.PerAccountIP {
-		buckets = append(buckets, bucket{key: tierKey(i, id, ip), limit: lim, name: LimitAccountIP})
-	}
 	known, err := l.isKnown(ctx, id, ip, now)
 	if err != nil {
 		return Decision{}, err
 	}
+	// Looking at every bucket before any is charged means an attempt refused by a slow tier
+	// does not also spend a token of a fast one.
+	d, err := l.locked(ctx, l.accountBuckets(id, ip, known), now, l.store.Peek)
+	if err != nil {
+		return Decision{}, err
+	}
+	d.Known = known
+	if !d.Allowed {
+		return l.refuse(d), nil
+	}
+	return d, nil
+}
+
+// ChargeLogin charges a sign-in attempt to the account's buckets (see Policy); known is
+// CheckLogin's Decision.Known. Call it when the password will certainly be checked (the
+// hashing slot is held), and not at all when it will not. A concurrent attempt may have
+// taken the last token since CheckLogin looked: the charge is then refused (and the tokens
+// already taken stay spent, the strict side), and the password must not be checked.
+func (l *Limiter) ChargeLogin(ctx context.Context, ip, account string, known bool) (Decision, error) {
+	now := l.now()
+	buckets := l.accountBuckets(accountID(account), ip, known)
+	d := Decision{Allowed: true, Known: known}
+	for _, b := range buckets {
+		r, err := l.store.Allow(ctx, b.key, b.limit, now)
+		if err != nil {
+			return Decision{}, fmt.Errorf("ratelimit: %s bucket: %w", b.name, err)
+		}
+		switch {
+		case !r.Allowed && (d.Allowed || r.RetryAfter > d.RetryAfter):
+			d = Decision{Locked: true, Limit: b.name, RetryAfter: r.RetryAfter, Known: known}
+		case r.Allowed && r.Remaining == 0 && d.Allowed:
+			d.LockoutStarts, d.Limit = true, b.name
+		}
+	}
+	if !d.Allowed {
+		return l.refuse(d), nil
+	}
+	return d, nil
+}
+
+func (l *Limiter) accountBuckets(id, ip string, known bool) []bucket {
+	buckets := make([]bucket, 0, len(l.p.PerAccountIP)+1)
+	for i, lim := range l.p.PerAccountIP {
+		buckets = append(buckets, bucket{key: tierKey(i, id, ip), limit: lim, name: LimitAccountIP})
+	}
 	if !known {
 		buckets = append(buckets, bucket{key: prefixAccount + id, limit: l.p.PerAccount, name: LimitAccount})
 	}
+	return buckets
+}
 
-	// Look at every bucket before taking from any, so that an attempt refused by a slow tier
-	// does not also spend a token of a fast one. A concurrent attempt may take the last token
-	// between the look and the take; the take then refuses, and the tokens already taken stay
-	// spent, which errs on the strict side.
-	if d, err := l.locked(ctx, buckets, now, l.store.Peek); err != nil || !d.Allowed {
-		return d, err
+// refuse counts a refusal by d.Limit and returns d.
+func (l *Limiter) refuse(d Decision) Decision {
+	for i, name := range Limits {
+		if name == d.Limit {
+			l.refused[i].Add(1)
+		}
 	}
-	return l.locked(ctx, buckets, now, l.store.Allow)
+	return d
+}
+
+// Refused returns how many attempts the named limit (one of Limits) has refused since the
+// Limiter was made: a monotonic counter, for a Prometheus counter per limit. Refusals are
+// counted, not audited one by one (see accounts).
+func (l *Limiter) Refused(limit string) uint64 {
+	for i, name := range Limits {
+		if name == limit {
+			return l.refused[i].Load()
+		}
+	}
+	return 0
 }
 
 // locked applies op (Peek or Allow) to every bucket and returns a refusal naming the bucket
@@ -252,8 +339,8 @@ func (l *Limiter) locked(ctx context.Context, buckets []bucket, now time.Time,
 	return d, nil
 }
 
-// LoginFailed records that an attempt allowed by CheckLogin failed (wrong password, unknown
-// account, disabled user). CheckLogin already charged the attempt to every bucket, so
+// LoginFailed records that an attempt charged by ChargeLogin failed (wrong password, unknown
+// account, disabled user). ChargeLogin already charged the attempt to every bucket, so
 // nothing more is taken and the store is not touched: a failure costs exactly one token per
 // bucket. Callers still report every outcome, so that the charging point can move without
 // changing them.
@@ -280,14 +367,23 @@ func (l *Limiter) LoginSucceeded(ctx context.Context, ip, account string) error 
 	return nil
 }
 
-// CheckSignup decides whether a sign-up from ip may go ahead, and charges it.
+// CheckSignup decides whether a sign-up from ip may go ahead, and charges it: first to the
+// IP's bucket, then to the global one (so that one IP's refused attempts do not drain the
+// global cap).
 func (l *Limiter) CheckSignup(ctx context.Context, ip string) (Decision, error) {
-	r, err := l.store.Allow(ctx, prefixSignup+ip, l.p.Signup, l.now())
+	now := l.now()
+	r, err := l.store.Allow(ctx, prefixSignup+ip, l.p.Signup, now)
 	if err != nil {
 		return Decision{}, fmt.Errorf("ratelimit: signup bucket: %w", err)
 	}
 	if !r.Allowed {
-		return Decision{Limit: LimitSignup, RetryAfter: r.RetryAfter}, nil
+		return l.refuse(Decision{Limit: LimitSignup, RetryAfter: r.RetryAfter}), nil
+	}
+	if r, err = l.store.Allow(ctx, keySignupAll, l.p.SignupAll, now); err != nil {
+		return Decision{}, fmt.Errorf("ratelimit: global signup bucket: %w", err)
+	}
+	if !r.Allowed {
+		return l.refuse(Decision{Limit: LimitSignupAll, RetryAfter: r.RetryAfter}), nil
 	}
 	return Decision{Allowed: true}, nil
 }

@@ -35,8 +35,9 @@ func mustLimiter(tb testing.TB, s ratelimit.Store, p ratelimit.Policy, now func(
 	return l
 }
 
-// attempt runs one sign-in the way the HTTP layer does: check, then (if allowed) report the
-// outcome.
+// attempt runs one sign-in the way accounts does: check, charge (with a hashing slot in
+// hand), then report the outcome. It returns the decision without the Known and
+// LockoutStarts hints, which tests check separately.
 func (f *fixture) attempt(tb testing.TB, ip, account string, success bool) ratelimit.Decision {
 	tb.Helper()
 	ctx := context.Background()
@@ -44,6 +45,15 @@ func (f *fixture) attempt(tb testing.TB, ip, account string, success bool) ratel
 	if err != nil {
 		tb.Fatalf("CheckLogin(%s, %s): %v", ip, account, err)
 	}
+	if d.Allowed {
+		if d, err = f.lim.ChargeLogin(ctx, ip, account, d.Known); err != nil {
+			tb.Fatalf("ChargeLogin(%s, %s): %v", ip, account, err)
+		}
+	}
+	if d.Allowed {
+		d.Limit = ""
+	}
+	d.Known, d.LockoutStarts = false, false
 	if !d.Allowed {
 		return d
 	}
@@ -324,9 +334,9 @@ func TestCredentialStuffingFromOneIP(t *testing.T) {
 	}
 }
 
-// TestConcurrentGuessesCannotOvershoot checks that attempts are charged when checked: a
-// burst of concurrent guesses (all waiting on the password hasher) gets no more than the
-// tier allows.
+// TestConcurrentGuessesCannotOvershoot checks that attempts are charged before their
+// password is checked: a burst of concurrent guesses (all waiting on the password hasher)
+// gets no more than the tier allows.
 func TestConcurrentGuessesCannotOvershoot(t *testing.T) {
 	f := newFixture(t, ratelimit.Policy{})
 	ctx := context.Background()
@@ -336,6 +346,10 @@ func TestConcurrentGuessesCannotOvershoot(t *testing.T) {
 	for range 20 {
 		wg.Go(func() {
 			d, err := f.lim.CheckLogin(ctx, "203.0.113.1", "u@example.com")
+			if err == nil && d.Allowed {
+				// All of them looked before any charged; the charge decides.
+				d, err = f.lim.ChargeLogin(ctx, "203.0.113.1", "u@example.com", d.Known)
+			}
 			if err != nil {
 				t.Error(err)
 				return
@@ -447,6 +461,22 @@ func TestStoreErrorsFailClosed(t *testing.T) {
 		}, func(l *ratelimit.Limiter) (ratelimit.Decision, error) {
 			return l.CheckLogin(context.Background(), "a", "u")
 		}, down},
+		{"ChargeLogin, account bucket down", func(op, key string) error {
+			if op == "allow" && strings.HasPrefix(key, "aip2:") {
+				return down
+			}
+			return nil
+		}, func(l *ratelimit.Limiter) (ratelimit.Decision, error) {
+			return l.ChargeLogin(context.Background(), "a", "u", false)
+		}, down},
+		{"CheckSignup, global bucket down", func(op, key string) error {
+			if strings.HasPrefix(key, "signupall:") {
+				return down
+			}
+			return nil
+		}, func(l *ratelimit.Limiter) (ratelimit.Decision, error) {
+			return l.CheckSignup(context.Background(), "a")
+		}, down},
 		{"CheckLogin, store full", func(string, string) error { return ratelimit.ErrFull },
 			func(l *ratelimit.Limiter) (ratelimit.Decision, error) {
 				return l.CheckLogin(context.Background(), "a", "u")
@@ -492,6 +522,9 @@ func TestKeysCarryNoAccount(t *testing.T) {
 	if _, err := l.CheckLogin(ctx, "2001:db8::/64", account); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := l.ChargeLogin(ctx, "2001:db8::/64", account, false); err != nil {
+		t.Fatal(err)
+	}
 	if err := l.LoginSucceeded(ctx, "2001:db8::/64", account); err != nil {
 		t.Fatal(err)
 	}
@@ -505,7 +538,7 @@ func TestKeysCarryNoAccount(t *testing.T) {
 		}
 		prefixes[k[:strings.IndexByte(k, ':')]] = true
 	}
-	for _, want := range []string{"ip", "aip1", "aip2", "aip3", "acct", "known", "signup"} {
+	for _, want := range []string{"ip", "aip1", "aip2", "aip3", "acct", "known", "signup", "signupall"} {
 		if !prefixes[want] {
 			t.Errorf("no key with prefix %q in %v", want, s.keys)
 		}
@@ -570,6 +603,136 @@ func BenchmarkCheckLogin(b *testing.B) {
 		n := i & 0xffff
 		if _, err := l.CheckLogin(ctx, fmt.Sprintf("10.0.%d.%d", n>>8, n&255), fmt.Sprintf("u%d@example.com", n)); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestCheckDoesNotChargeTheAccount checks that an attempt that never reaches ChargeLogin
+// (its password was not checked: the hasher was saturated or the store failed) costs the
+// account nothing, however often it is retried.
+func TestCheckDoesNotChargeTheAccount(t *testing.T) {
+	f := newFixture(t, ratelimit.Policy{PerIP: ratelimit.Limit{Burst: 1000, Per: time.Millisecond}})
+	ctx := context.Background()
+	for i := range 50 {
+		d, err := f.lim.CheckLogin(ctx, "203.0.113.1", "u@example.com")
+		if err != nil || !d.Allowed {
+			t.Fatalf("check %d: %+v, %v", i, d, err)
+		}
+	}
+	// The account is untouched: five failures still take to lock it.
+	for i := range 5 {
+		if got := f.attempt(t, "203.0.113.1", "u@example.com", false); got != allow {
+			t.Fatalf("failure %d after 50 unchecked attempts: %+v", i+1, got)
+		}
+	}
+	if got := f.attempt(t, "203.0.113.1", "u@example.com", true); got != lockedAIP(time.Minute) {
+		t.Fatalf("sixth attempt: %+v, want locked", got)
+	}
+}
+
+// TestLockoutStarts checks that ChargeLogin says when an attempt empties an account
+// bucket, once per lockout, and that refusals are counted per limit.
+func TestLockoutStarts(t *testing.T) {
+	f := newFixture(t, ratelimit.Policy{})
+	ctx := context.Background()
+	var starts []int
+	for i := range 12 {
+		d, err := f.lim.CheckLogin(ctx, "203.0.113.1", "u@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Allowed {
+			if d, err = f.lim.ChargeLogin(ctx, "203.0.113.1", "u@example.com", d.Known); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if d.LockoutStarts {
+			starts = append(starts, i)
+			if d.Limit != ratelimit.LimitAccountIP || !d.Allowed {
+				t.Fatalf("lockout start %+v, want allowed, naming account_ip", d)
+			}
+		}
+	}
+	if fmt.Sprint(starts) != "[4]" {
+		t.Fatalf("lockout started at attempts %v, want [4] (the fifth)", starts)
+	}
+	if got := f.lim.Refused(ratelimit.LimitAccountIP); got != 7 {
+		t.Fatalf("Refused(account_ip) = %d, want 7", got)
+	}
+	if got := f.lim.Refused(ratelimit.LimitIP) + f.lim.Refused("nonsense"); got != 0 {
+		t.Fatalf("other refusals = %d, want 0", got)
+	}
+}
+
+// TestGlobalSignupCap checks that sign-ups from many addresses share one global bucket, and
+// that a refused per-IP sign-up does not spend a global token.
+func TestGlobalSignupCap(t *testing.T) {
+	f := newFixture(t, ratelimit.Policy{SignupAll: ratelimit.Limit{Burst: 3, Per: time.Second}})
+	ctx := context.Background()
+	for i := range 3 {
+		if d, err := f.lim.CheckSignup(ctx, fmt.Sprintf("198.51.100.%d", i)); err != nil || !d.Allowed {
+			t.Fatalf("sign-up %d: %+v, %v", i, d, err)
+		}
+	}
+	d, err := f.lim.CheckSignup(ctx, "198.51.100.200")
+	if err != nil || d != (ratelimit.Decision{Limit: ratelimit.LimitSignupAll, RetryAfter: time.Second}) {
+		t.Fatalf("fourth sign-up from a fourth IP: %+v, %v; want refused by signup_all for 1s", d, err)
+	}
+
+	// One IP's refused sign-ups leave the global bucket alone: of a global burst of 20, the
+	// IP's own 10 and 10 from elsewhere pass, the 21st does not.
+	f = newFixture(t, ratelimit.Policy{SignupAll: ratelimit.Limit{Burst: 20, Per: time.Hour}})
+	allowed := 0
+	for range 30 {
+		if d, _ := f.lim.CheckSignup(ctx, "203.0.113.9"); d.Allowed {
+			allowed++
+		}
+	}
+	for i := range 11 {
+		if d, _ := f.lim.CheckSignup(ctx, fmt.Sprintf("198.51.100.%d", i)); d.Allowed {
+			allowed++
+		}
+	}
+	if allowed != 20 || f.lim.Refused(ratelimit.LimitSignup) != 20 || f.lim.Refused(ratelimit.LimitSignupAll) != 1 {
+		t.Fatalf("allowed %d, refusals signup %d signup_all %d; want 20, 20, 1", allowed,
+			f.lim.Refused(ratelimit.LimitSignup), f.lim.Refused(ratelimit.LimitSignupAll))
+	}
+}
+
+func TestNetworkKey(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"192.0.2.77", "192.0.2.0/24"},
+		{"2001:db8:1:2::/64", "2001:db8:1:2::/64"},
+		{"unknown", "unknown"},
+	} {
+		if got := ratelimit.NetworkKey(tt.in); got != tt.want {
+			t.Errorf("NetworkKey(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestSampler(t *testing.T) {
+	clk := newClock()
+	s := ratelimit.NewSampler(time.Minute, 2)
+	steps := []struct {
+		key  string
+		move time.Duration
+		want bool
+	}{
+		{"a", 0, true},
+		{"a", 0, false},
+		{"a", 59 * time.Second, false},
+		{"b", 0, true},
+		{"c", 0, false}, // full, nothing expired
+		{"a", time.Second, true},
+		{"c", 0, false},               // full: b's window (started 1 s ago) is still open
+		{"c", 59 * time.Second, true}, // b's window ended: forgotten
+		{"c", 0, false},
+	}
+	for i, st := range steps {
+		clk.Add(st.move)
+		if got := s.First(st.key, clk.Now()); got != st.want {
+			t.Fatalf("step %d (%s): First = %v, want %v", i, st.key, got, st.want)
 		}
 	}
 }

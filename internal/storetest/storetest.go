@@ -114,6 +114,21 @@ func testUsers(t *testing.T, s Store) {
 	if err := s.UpdateUser(ctx, &users.User{ID: "missing", Email: "x@example.com"}); !errors.Is(err, users.ErrNotFound) {
 		t.Fatalf("update missing: err = %v", err)
 	}
+
+	// The credential epoch is stored, and never moves back: a write from a copy read before
+	// a credential change is refused with ErrStale and changes nothing.
+	stale := *u
+	u.CredentialEpoch, u.PasswordHash = 1, "$argon2id$new"
+	if err := s.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	stale.PasswordHash = "$argon2id$rehashed-old"
+	if err := s.UpdateUser(ctx, &stale); !errors.Is(err, users.ErrStale) {
+		t.Fatalf("update with an older epoch: err = %v, want ErrStale", err)
+	}
+	if got, _ = s.UserByID(ctx, u.ID); got.CredentialEpoch != 1 || got.PasswordHash != "$argon2id$new" {
+		t.Fatalf("after a stale update: epoch %d hash %q, want 1 and the new hash", got.CredentialEpoch, got.PasswordHash)
+	}
 	if err := s.DeleteUser(ctx, u.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,9 @@ import (
 var (
 	ErrNotFound   = errors.New("user not found")
 	ErrEmailTaken = errors.New("email already registered")
+	// ErrStale is returned by UpdateUser for a write that would move CredentialEpoch back:
+	// the user's credentials changed since the caller read it.
+	ErrStale = errors.New("user changed meanwhile")
 )
 
 // ErrInvalidEmail is returned by NormalizeEmail for an address Gatehouse does not accept.
@@ -40,6 +43,11 @@ type User struct {
 	Disabled      bool
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// CredentialEpoch counts the changes that must end every sign-in made before them: a new
+	// password, disabling, deletion (and second-factor changes). A sign-in checks the
+	// password of one epoch and keeps its new session only if the epoch is unchanged once the
+	// session is stored (see accounts).
+	CredentialEpoch int64
 }
 
 // ListFilter selects a page of users ordered by id. Email, when set, matches exactly after
@@ -60,6 +68,10 @@ type Store interface {
 	CreateUser(ctx context.Context, u *User) error
 	UserByID(ctx context.Context, id string) (*User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
+	// UpdateUser writes every field of u. It never moves CredentialEpoch back: when the
+	// stored epoch is above u.CredentialEpoch it writes nothing and returns ErrStale, so a
+	// write computed from a copy read before a credential change (a password rehash) cannot
+	// undo that change.
 	UpdateUser(ctx context.Context, u *User) error
 	DeleteUser(ctx context.Context, id string) error
 	ListUsers(ctx context.Context, f ListFilter) ([]*User, error)

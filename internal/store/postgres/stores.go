@@ -29,11 +29,11 @@ var (
 
 // ---- users
 
-const userColumns = "id, email, email_verified, password_hash, disabled, created_at, updated_at"
+const userColumns = "id, email, email_verified, password_hash, disabled, created_at, updated_at, credential_epoch"
 
 func scanUser(row pgx.Row) (*users.User, error) {
 	var u users.User
-	if err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.CredentialEpoch); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
@@ -42,8 +42,8 @@ func scanUser(row pgx.Row) (*users.User, error) {
 
 // CreateUser implements users.Store.
 func (db *DB) CreateUser(ctx context.Context, u *users.User) error {
-	_, err := db.pool.Exec(ctx, "INSERT INTO users ("+userColumns+", email_skeleton) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.CreatedAt, u.UpdatedAt, users.EmailSkeleton(u.Email))
+	_, err := db.pool.Exec(ctx, "INSERT INTO users ("+userColumns+", email_skeleton) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.CreatedAt, u.UpdatedAt, u.CredentialEpoch, users.EmailSkeleton(u.Email))
 	if isUnique(err) {
 		return db.emailConflict(ctx, err, u.Email)
 	}
@@ -130,12 +130,19 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*users.User, error
 
 // UpdateUser implements users.Store.
 func (db *DB) UpdateUser(ctx context.Context, u *users.User) error {
-	tag, err := db.pool.Exec(ctx, "UPDATE users SET email = $1, email_verified = $2, password_hash = $3, disabled = $4, updated_at = $5, email_skeleton = $6 WHERE id = $7",
-		u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.UpdatedAt, users.EmailSkeleton(u.Email), u.ID)
+	tag, err := db.pool.Exec(ctx, "UPDATE users SET email = $1, email_verified = $2, password_hash = $3, disabled = $4, updated_at = $5, "+
+		"credential_epoch = $6, email_skeleton = $7 WHERE id = $8 AND credential_epoch <= $6",
+		u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.UpdatedAt, u.CredentialEpoch, users.EmailSkeleton(u.Email), u.ID)
 	if isUnique(err) {
 		return db.emailConflict(ctx, err, u.Email)
 	}
-	return affected(tag, err, users.ErrNotFound)
+	if err := affected(tag, err, users.ErrNotFound); !errors.Is(err, users.ErrNotFound) {
+		return err
+	}
+	if _, err := db.UserByID(ctx, u.ID); err != nil {
+		return err
+	}
+	return users.ErrStale
 }
 
 // DeleteUser implements users.Store.

@@ -2,13 +2,17 @@ package httpapi_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -258,6 +262,17 @@ func TestOpenAPIStructure(t *testing.T) {
 		}
 	})
 
+	// Every schema uses only JSON Schema / OpenAPI keywords: a typo, or a YAML flow mapping
+	// split by a comma in an unquoted description, shows up as an unknown keyword.
+	for name, sc := range get(t, doc, "components", "schemas").(map[string]any) {
+		checkSchema(t, "components.schemas."+name, sc)
+	}
+	walk(doc, func(m map[string]any) {
+		if sc, ok := m["schema"]; ok {
+			checkSchema(t, "a schema", sc)
+		}
+	})
+
 	params := regexp.MustCompile(`\{([^}]+)\}`)
 	ids := map[string]string{}
 	for path, item := range get(t, doc, "paths").(map[string]any) {
@@ -301,6 +316,40 @@ func TestOpenAPIStructure(t *testing.T) {
 	}
 }
 
+// schemaKeywords are the JSON Schema 2020-12 and OpenAPI 3.1 keywords the document may use.
+var schemaKeywords = strings.Fields(`$ref type enum const default description title format pattern
+	minimum maximum minLength maxLength minItems maxItems properties required items
+	additionalProperties unevaluatedProperties allOf oneOf anyOf not examples example deprecated
+	readOnly writeOnly`)
+
+// checkSchema reports keys of the schema v (and its subschemas) that are not schema keywords.
+func checkSchema(t *testing.T, where string, v any) {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		if _, isBool := v.(bool); !isBool {
+			t.Errorf("%s: a schema must be a mapping or a boolean, not %T", where, v)
+		}
+		return
+	}
+	for k, sub := range m {
+		switch {
+		case !slices.Contains(schemaKeywords, k):
+			t.Errorf("%s: %q is not a schema keyword", where, k)
+		case k == "properties":
+			for name, p := range sub.(map[string]any) {
+				checkSchema(t, where+"."+name, p)
+			}
+		case k == "items" || k == "additionalProperties" || k == "unevaluatedProperties" || k == "not":
+			checkSchema(t, where+"."+k, sub)
+		case k == "allOf" || k == "oneOf" || k == "anyOf":
+			for _, s := range asList(sub) {
+				checkSchema(t, where+"."+k, s)
+			}
+		}
+	}
+}
+
 func TestOpenAPIServed(t *testing.T) {
 	e := newEnv(t)
 	r := e.do("GET", "/openapi.yaml", nil)
@@ -322,4 +371,258 @@ func TestOpenAPIServed(t *testing.T) {
 	if len(again.body) != 0 {
 		t.Errorf("304 has a body of %d bytes", len(again.body))
 	}
+}
+
+// schemaChecker checks JSON values against the document's schemas: the subset of JSON Schema
+// the document uses, with objects that declare properties treated as closed, so that a field
+// the server answers but the document lacks is caught as well as a missing required one.
+type schemaChecker struct{ doc map[string]any }
+
+func (c schemaChecker) resolve(v any) any {
+	for {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return v
+		}
+		ref, ok := m["$ref"].(string)
+		if !ok {
+			return v
+		}
+		v = c.doc
+		for _, k := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+			v = v.(map[string]any)[k]
+		}
+	}
+}
+
+func jsonType(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case float64:
+		if v == float64(int64(v)) {
+			return "integer"
+		}
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	case map[string]any:
+		return "object"
+	}
+	return "unknown"
+}
+
+// check returns what is wrong with v against schema sc, each problem prefixed by at.
+func (c schemaChecker) check(at string, sc, v any) []string {
+	sc = c.resolve(sc)
+	s, ok := sc.(map[string]any)
+	if !ok {
+		return nil // true
+	}
+	var errs []string
+	if t, ok := s["type"]; ok {
+		types := asList(t)
+		if name, ok := t.(string); ok {
+			types = []any{name}
+		}
+		got := jsonType(v)
+		if !slices.Contains(types, any(got)) && !(got == "integer" && slices.Contains(types, any("number"))) {
+			return []string{at + ": is " + got + ", want " + toString(t)}
+		}
+	}
+	if cv, ok := s["const"]; ok && cv != v {
+		errs = append(errs, at+": is "+toString(v)+", want "+toString(cv))
+	}
+	if e, ok := s["enum"]; ok && !slices.Contains(asList(e), v) {
+		errs = append(errs, at+": "+toString(v)+" is not one of "+toString(e))
+	}
+	if str, ok := v.(string); ok {
+		if p, ok := s["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(str) {
+			errs = append(errs, at+": "+str+" does not match "+p)
+		}
+		if s["format"] == "date-time" {
+			if _, err := time.Parse(time.RFC3339Nano, str); err != nil {
+				errs = append(errs, at+": "+str+" is not an RFC 3339 time")
+			}
+		}
+	}
+	if obj, ok := v.(map[string]any); ok {
+		props, _ := s["properties"].(map[string]any)
+		for _, r := range asList(s["required"]) {
+			if _, ok := obj[r.(string)]; !ok {
+				errs = append(errs, at+": lacks required "+r.(string))
+			}
+		}
+		for k, pv := range obj {
+			if ps, ok := props[k]; ok {
+				errs = append(errs, c.check(at+"."+k, ps, pv)...)
+			} else if props != nil && s["type"] == "object" {
+				errs = append(errs, at+": has "+k+", which the document does not describe")
+			}
+		}
+	}
+	if arr, ok := v.([]any); ok && s["items"] != nil {
+		for i, iv := range arr {
+			errs = append(errs, c.check(at+"["+strconv.Itoa(i)+"]", s["items"], iv)...)
+		}
+	}
+	for _, sub := range asList(s["allOf"]) {
+		errs = append(errs, c.check(at, sub, v)...)
+	}
+	if one := asList(s["oneOf"]); len(one) > 0 {
+		matched := 0
+		var why []string
+		for _, sub := range one {
+			if e := c.check(at, sub, v); len(e) == 0 {
+				matched++
+			} else {
+				why = append(why, e...)
+			}
+		}
+		if matched != 1 {
+			errs = append(errs, at+": matches "+strconv.Itoa(matched)+" of oneOf, want 1: "+strings.Join(why, "; "))
+		}
+	}
+	return errs
+}
+
+func toString(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// answer checks that r, the answer to method on the route template, is documented: its status
+// is one of the operation's responses and its JSON body matches that response's schema.
+func (c schemaChecker) answer(t *testing.T, method, template string, r *resp) {
+	t.Helper()
+	op, _ := c.resolve(get(t, c.doc, "paths", template, strings.ToLower(method))).(map[string]any)
+	name := method + " " + template + " " + strconv.Itoa(r.StatusCode)
+	res := c.resolve(op["responses"].(map[string]any)[strconv.Itoa(r.StatusCode)])
+	if res == nil {
+		t.Errorf("%s: status not documented (body %s)", name, r.body)
+		return
+	}
+	content, _ := res.(map[string]any)["content"].(map[string]any)
+	if len(r.body) == 0 {
+		if content != nil {
+			t.Errorf("%s: empty body, but the document describes one", name)
+		}
+		return
+	}
+	media, _ := content["application/json"].(map[string]any)
+	if media == nil {
+		t.Errorf("%s: the document describes no JSON body", name)
+		return
+	}
+	var v any
+	if err := json.Unmarshal(r.body, &v); err != nil {
+		t.Errorf("%s: body is not JSON: %s", name, r.body)
+		return
+	}
+	for _, p := range c.check("body", media["schema"], v) {
+		t.Errorf("%s: %s", name, p)
+	}
+}
+
+// TestOpenAPIDescribesAnswers drives every JSON route and checks the status and body of each
+// answer against the document.
+func TestOpenAPIDescribesAnswers(t *testing.T) {
+	e := newEnv(t)
+	c := schemaChecker{doc: loadOpenAPI(t)}
+	check := func(method, template string, r *resp) { t.Helper(); c.answer(t, method, template, r) }
+	cred := func(email, password string, more ...string) map[string]any {
+		m := map[string]any{"email": email, "password": password}
+		for i := 0; i+1 < len(more); i += 2 {
+			m[more[i]] = more[i+1]
+		}
+		return m
+	}
+
+	check("GET", "/healthz", e.do("GET", "/healthz", nil))
+	check("GET", "/readyz", e.do("GET", "/readyz", nil))
+	check("GET", "/.well-known/openid-configuration", e.do("GET", "/.well-known/openid-configuration", nil))
+	check("GET", "/.well-known/jwks.json", e.do("GET", "/.well-known/jwks.json", nil))
+
+	r := e.do("POST", "/v1/signup", cred("ann@example.com", goodPassword))
+	check("POST", "/v1/signup", r)
+	cookie := withCookie(sessionCookie(t, r))
+	check("POST", "/v1/signup", e.do("POST", "/v1/signup", cred("ann@example.com", goodPassword)))
+	check("POST", "/v1/signup", e.do("POST", "/v1/signup", cred("bob@example.com", "short")))
+	check("POST", "/v1/signup", e.do("POST", "/v1/signup", "text", "Content-Type", "text/plain"))
+	check("POST", "/v1/signup", e.do("POST", "/v1/signup", `{"email":"`+strings.Repeat("a", 70<<10)+`"}`))
+	check("POST", "/v1/login", e.do("POST", "/v1/login", cred("ann@example.com", goodPassword)))
+	r = e.do("POST", "/v1/login", cred("ann@example.com", goodPassword, "delivery", "token"))
+	check("POST", "/v1/login", r)
+	ts := parseTokens(t, r)
+	check("POST", "/v1/login", e.do("POST", "/v1/login", map[string]any{"email": "ann@example.com", "password": goodPassword, "delivery": "token", "refresh_cookie": true}))
+	check("POST", "/v1/login", e.do("POST", "/v1/login", cred("ann@example.com", "wrong password")))
+	check("POST", "/v1/login", e.do("POST", "/v1/login", cred("ann@example.com", goodPassword, "delivery", "carrier pigeon")))
+
+	check("GET", "/v1/session", e.do("GET", "/v1/session", nil, cookie...))
+	check("GET", "/v1/session", e.do("GET", "/v1/session", nil, withBearer(ts.Access)...))
+	check("GET", "/v1/session", e.do("GET", "/v1/session", nil))
+	check("GET", "/v1/sessions", e.do("GET", "/v1/sessions", nil, cookie...))
+	check("DELETE", "/v1/sessions/{id}", e.do("DELETE", "/v1/sessions/aaaaaaaaaaaaaaaaaaaaaaaaaa", nil, cookie...))
+
+	r = e.refresh(ts.Refresh)
+	check("POST", "/oauth/token", r)
+	ts2 := parseTokens(t, r)
+	check("POST", "/oauth/token", e.refresh("ghr_garbage"))
+	check("POST", "/oauth/token", e.form("/oauth/token", url.Values{"grant_type": {"password"}, "client_id": {"gatehouse"}}))
+	check("POST", "/oauth/token", e.form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {"evil"}}))
+	for _, tok := range []string{ts2.Access, ts2.Refresh, "nonsense"} {
+		check("POST", "/oauth/introspect", e.form("/oauth/introspect", url.Values{"token": {tok}}, asAdmin()...))
+	}
+	check("POST", "/oauth/introspect", e.form("/oauth/introspect", url.Values{"token": {ts2.Access}}))
+	check("GET", "/oauth/userinfo", e.do("GET", "/oauth/userinfo", nil, withBearer(ts2.Access)...))
+	check("GET", "/oauth/userinfo", e.do("GET", "/oauth/userinfo", nil))
+	check("POST", "/oauth/revoke", e.form("/oauth/revoke", url.Values{"token": {ts2.Access}, "client_id": {"gatehouse"}}))
+	check("POST", "/oauth/revoke", e.form("/oauth/revoke", url.Values{"client_id": {"gatehouse"}}))
+	check("POST", "/v1/logout", e.do("POST", "/v1/logout", map[string]string{"scope": "others"}, cookie...))
+	check("POST", "/v1/logout", e.do("POST", "/v1/logout", map[string]string{"scope": "everything"}, cookie...))
+	check("POST", "/v1/logout", e.do("POST", "/v1/logout", map[string]string{"scope": "global"}))
+	check("POST", "/v1/logout", e.do("POST", "/v1/logout", nil, cookie...))
+
+	check("GET", "/v1/revocations", e.do("GET", "/v1/revocations", nil, asAdmin()...))
+	check("GET", "/v1/revocations", e.do("GET", "/v1/revocations?after=x", nil, asAdmin()...))
+	check("GET", "/v1/revocations", e.do("GET", "/v1/revocations", nil))
+
+	r = e.do("POST", "/v1/admin/users", map[string]any{"email": "cy@example.com", "password": goodPassword, "email_verified": true}, asAdmin()...)
+	check("POST", "/v1/admin/users", r)
+	uid := r.json(t)["id"].(string)
+	check("POST", "/v1/admin/users", e.do("POST", "/v1/admin/users", map[string]any{"email": "cy@example.com"}, asAdmin()...))
+	check("POST", "/v1/admin/users", e.do("POST", "/v1/admin/users", map[string]any{"email": "dee@example.com"}))
+	check("GET", "/v1/admin/users", e.do("GET", "/v1/admin/users?limit=1", nil, asAdmin()...))
+	check("GET", "/v1/admin/users", e.do("GET", "/v1/admin/users?email=nope", nil, asAdmin()...))
+	check("GET", "/v1/admin/users/{id}", e.do("GET", "/v1/admin/users/"+uid, nil, asAdmin()...))
+	check("GET", "/v1/admin/users/{id}", e.do("GET", "/v1/admin/users/nobody", nil, asAdmin()...))
+	check("PATCH", "/v1/admin/users/{id}", e.do("PATCH", "/v1/admin/users/"+uid, map[string]any{"email_verified": false}, asAdmin()...))
+	check("PATCH", "/v1/admin/users/{id}", e.do("PATCH", "/v1/admin/users/"+uid, map[string]any{"email": "ann@example.com"}, asAdmin()...))
+	check("POST", "/v1/admin/users/{id}/disable", e.do("POST", "/v1/admin/users/"+uid+"/disable", nil, asAdmin()...))
+	check("POST", "/v1/admin/users/{id}/enable", e.do("POST", "/v1/admin/users/"+uid+"/enable", nil, asAdmin()...))
+	check("POST", "/v1/admin/users/{id}/logout", e.do("POST", "/v1/admin/users/"+uid+"/logout", nil, asAdmin()...))
+	check("GET", "/v1/admin/users/{id}/sessions", e.do("GET", "/v1/admin/users/"+uid+"/sessions", nil, asAdmin()...))
+	check("GET", "/v1/admin/events", e.do("GET", "/v1/admin/events?limit=2", nil, asAdmin()...))
+	check("GET", "/v1/admin/events", e.do("GET", "/v1/admin/events?after=-1", nil, asAdmin()...))
+	check("GET", "/v1/admin/keys", e.do("GET", "/v1/admin/keys", nil, asAdmin()...))
+	check("POST", "/v1/admin/keys/rotate", e.do("POST", "/v1/admin/keys/rotate", nil, asAdmin()...))
+
+	r = e.do("POST", "/v1/admin/access-keys", map[string]any{"name": "ci", "scopes": []string{"gatehouse:introspect"}, "user_id": uid, "expires_at": "2030-01-01T00:00:00Z"}, asAdmin()...)
+	check("POST", "/v1/admin/access-keys", r)
+	kid := r.json(t)["id"].(string)
+	check("POST", "/v1/admin/access-keys", e.do("POST", "/v1/admin/access-keys", map[string]any{"name": ""}, asAdmin()...))
+	check("GET", "/v1/admin/access-keys", e.do("GET", "/v1/admin/access-keys", nil, asAdmin()...))
+	check("GET", "/v1/admin/access-keys/{id}", e.do("GET", "/v1/admin/access-keys/"+kid, nil, asAdmin()...))
+	check("GET", "/v1/admin/access-keys/{id}", e.do("GET", "/v1/admin/access-keys/nope", nil, asAdmin()...))
+	check("PATCH", "/v1/admin/access-keys/{id}", e.do("PATCH", "/v1/admin/access-keys/"+kid, map[string]any{"expires_at": nil}, asAdmin()...))
+	check("POST", "/v1/admin/access-keys/import", e.do("POST", "/v1/admin/access-keys/import", map[string]any{"keys": []map[string]any{
+		{"key": "legacy-key-0123456789abcdef", "name": "old"}, {"key_sha256": "zz", "name": "bad"}}}, asAdmin()...))
+	check("POST", "/v1/admin/access-keys/import", e.do("POST", "/v1/admin/access-keys/import", map[string]any{"keys": []any{}}, asAdmin()...))
+	check("DELETE", "/v1/admin/access-keys/{id}", e.do("DELETE", "/v1/admin/access-keys/"+kid, nil, asAdmin()...))
+	check("DELETE", "/v1/admin/users/{id}", e.do("DELETE", "/v1/admin/users/"+uid, nil, asAdmin()...))
+	check("DELETE", "/v1/admin/users/{id}", e.do("DELETE", "/v1/admin/users/"+uid, nil, asAdmin()...))
 }

@@ -62,6 +62,9 @@ type Server struct {
 	refreshCookie string
 	reqIDs        requestIDs
 	shedLog       sampledLog
+	// patterns lists every registered route pattern, for the test that compares the routes
+	// with api/openapi.yaml.
+	patterns []string
 }
 
 // SessionCookie is the name of the session cookie (DESIGN.md §1).
@@ -105,6 +108,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) handle(pattern string, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := checkURL(r); err != nil {
 			s.writeError(w, r, err)
@@ -120,7 +124,9 @@ func (s *Server) routes() {
 	s.handle("/", s.notFound)
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
+	s.patterns = append(s.patterns, "GET /metrics")
 	s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
+	s.handle("GET /openapi.yaml", s.openapi)
 
 	s.handle("POST /v1/signup", s.signup)
 	s.handle("POST /v1/login", s.login)

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 )
 
 // Config is every setting of the server, from defaults, then an optional JSON file, then
@@ -54,6 +56,9 @@ type Config struct {
 	// KeyRotation is how old the active signing key gets before a successor is published
 	// (default 720h).
 	KeyRotation Duration `json:"key_rotation"`
+	// EventsRetention is how long audit events are kept (default 2160h, 90 days; also
+	// GATEHOUSE_EVENTS_RETENTION); "0s" keeps them for ever.
+	EventsRetention Duration `json:"events_retention"`
 
 	// KEK is the key-encryption key, base64 (32 bytes), from GATEHOUSE_KEK: several instances
 	// must share it. When empty, the file "kek" in the data directory is used (and created).
@@ -92,6 +97,7 @@ func defaultConfig() Config {
 		AccessTokenTTL:         Duration(10 * time.Minute),
 		RefreshGrace:           Duration(30 * time.Second),
 		KeyRotation:            Duration(30 * 24 * time.Hour),
+		EventsRetention:        Duration(audit.DefaultRetention),
 	}
 }
 
@@ -158,6 +164,13 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 		cfg.AutoMigrate = false
 	default:
 		problems = append(problems, fmt.Errorf("auto-migrate %q: want true or false", am))
+	}
+	if v := getenv("GATEHOUSE_EVENTS_RETENTION"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil {
+			problems = append(problems, fmt.Errorf("GATEHOUSE_EVENTS_RETENTION %q: want a duration such as \"2160h\"", v))
+		} else {
+			cfg.EventsRetention = Duration(d)
+		}
 	}
 	if v := getenv("GATEHOUSE_TRUSTED_PROXIES"); v != "" {
 		cfg.TrustedProxies = strings.Split(v, ",")
@@ -242,6 +255,9 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyRotation < Duration(time.Hour) {
 		bad("key_rotation must be at least 1h")
+	}
+	if c.EventsRetention != 0 && c.EventsRetention < Duration(24*time.Hour) {
+		bad("events_retention must be at least 24h, or 0s to keep events for ever")
 	}
 	if c.HashConcurrency < 0 || c.HashQueue < 0 {
 		bad("hash_concurrency and hash_queue must not be negative")

@@ -36,11 +36,19 @@ type storage interface {
 	users.Store
 	sessions.Store
 	audit.Store
+	audit.RetentionStore
 	keys.Store
 	store.Settings
 	Ping(ctx context.Context) error
+	// Ready reports whether the store accepts writes (GET /readyz).
+	Ready(ctx context.Context) error
 	Migrate(ctx context.Context) ([]int, error)
 	Close() error
+}
+
+// checkpointer is a store with a write-ahead log to truncate now and then (SQLite).
+type checkpointer interface {
+	Checkpoint(ctx context.Context) error
 }
 
 // openStorage opens the configured backend: PostgreSQL when a database URL is set (migrated
@@ -75,8 +83,10 @@ type app struct {
 	tokens   *tokens.Service
 	sessions *sessions.Manager
 	audit    *audit.Log
-	accounts *accounts.Service
-	redis    *redis.Client // nil without --redis-url
+	// retention deletes old audit events; nil when events_retention is 0 (keep for ever).
+	retention *audit.Retention
+	accounts  *accounts.Service
+	redis     *redis.Client // nil without --redis-url
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -162,10 +172,15 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	var retention *audit.Retention
+	if cfg.EventsRetention > 0 {
+		retention = audit.NewRetention(db, time.Duration(cfg.EventsRetention), audit.RetentionBatch, now)
+	}
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
-		accounts: accounts.New(db, sm, hasher, limiter, al, log, now),
-		redis:    rc,
+		retention: retention,
+		accounts:  accounts.New(db, sm, hasher, limiter, al, log, now),
+		redis:     rc,
 	}, nil
 }
 

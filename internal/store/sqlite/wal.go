@@ -32,6 +32,7 @@ const (
 	walLimit = 16 << 20
 	// walCheckEvery is how many writes pass between two looks at the WAL's size (one stat).
 	walCheckEvery = 64
+	walRetryEvery = 8
 	// checkpointWait bounds how long a forced checkpoint waits for readers; writes queue
 	// behind it meanwhile.
 	checkpointWait = 250 * time.Millisecond
@@ -42,19 +43,26 @@ var errCheckpointBusy = errors.New("sqlite: checkpoint incomplete: readers still
 
 type walState struct {
 	writes atomic.Uint64
+	behind atomic.Bool // the last forced checkpoint did not finish
 	limit  int64
 	mu     sync.Mutex // one checkpoint at a time
 }
 
-// wrote counts a write and, every walCheckEvery writes, forces a checkpoint if the WAL has
-// grown past its limit. It runs after the write, on the writer's goroutine, so the bound holds
-// however fast writes arrive.
+// wrote counts a write and, every walCheckEvery writes (walRetryEvery after a forced
+// checkpoint that readers kept from finishing), forces a checkpoint if the WAL has grown past
+// its limit. It runs after the write, on the writer's goroutine, so the bound holds however
+// fast writes arrive.
 func (db *DB) wrote(ctx context.Context) {
-	if db.wal.writes.Add(1)%walCheckEvery != 0 {
+	every := uint64(walCheckEvery)
+	if db.wal.behind.Load() {
+		every = walRetryEvery
+	}
+	if db.wal.writes.Add(1)%every != 0 {
 		return
 	}
 	fi, err := os.Stat(db.path + "-wal")
 	if err != nil || fi.Size() <= db.wal.limit {
+		db.wal.behind.Store(false)
 		return
 	}
 	if !db.wal.mu.TryLock() {
@@ -62,7 +70,7 @@ func (db *DB) wrote(ctx context.Context) {
 	}
 	defer db.wal.mu.Unlock()
 	// The write has happened; a cancelled request must not leave the WAL unbounded.
-	db.checkpoint(context.WithoutCancel(ctx))
+	db.wal.behind.Store(db.checkpoint(context.WithoutCancel(ctx)) != nil)
 }
 
 // Checkpoint copies the WAL into the database file and truncates it, waiting at most

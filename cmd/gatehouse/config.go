@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
@@ -70,6 +71,9 @@ type Config struct {
 	// KeyRotation is how old the active signing key gets before a successor is published
 	// (default 720h).
 	KeyRotation Duration `json:"key_rotation"`
+	// EventsRetention is how long audit events are kept (default 2160h, 90 days; also
+	// GATEHOUSE_EVENTS_RETENTION); "0s" keeps them for ever.
+	EventsRetention Duration `json:"events_retention"`
 
 	// KEK is the key-encryption key, base64 (32 bytes), from GATEHOUSE_KEK: several instances
 	// must share it. When empty, the file "kek" in the data directory is used (and created).
@@ -110,6 +114,7 @@ func defaultConfig() Config {
 		KeyRotation:            Duration(30 * 24 * time.Hour),
 		SignupRate:             2,
 		SignupBurst:            60,
+		EventsRetention:        Duration(audit.DefaultRetention),
 	}
 }
 
@@ -177,6 +182,13 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 		cfg.AutoMigrate = false
 	default:
 		problems = append(problems, fmt.Errorf("auto-migrate %q: want true or false", am))
+	}
+	if v := getenv("GATEHOUSE_EVENTS_RETENTION"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil {
+			problems = append(problems, fmt.Errorf("GATEHOUSE_EVENTS_RETENTION %q: want a duration such as \"2160h\"", v))
+		} else {
+			cfg.EventsRetention = Duration(d)
+		}
 	}
 	if v := getenv("GATEHOUSE_TRUSTED_PROXIES"); v != "" {
 		cfg.TrustedProxies = strings.Split(v, ",")
@@ -297,6 +309,9 @@ func (c *Config) Validate() error {
 		if st, err := os.Stat(c.BreachedPasswordsFile); err != nil || !st.Mode().IsRegular() {
 			bad("breached_passwords_file %q: not a readable file", c.BreachedPasswordsFile)
 		}
+	}
+	if c.EventsRetention != 0 && c.EventsRetention < Duration(24*time.Hour) {
+		bad("events_retention must be at least 24h, or 0s to keep events for ever")
 	}
 	if c.HashConcurrency < 0 || c.HashQueue < 0 {
 		bad("hash_concurrency and hash_queue must not be negative")

@@ -74,7 +74,7 @@ func serve(ctx context.Context, e runEnv) error {
 		Tokens:             a.tokens,
 		Keys:               a.keys,
 		AccessKeys:         a.accessKeys,
-		Ready:              a.db.Ping,
+		Ready:              newReadiness(a.db.Ready, time.Second, time.Now).Ready,
 		AdminKeyHash:       hash,
 		Proxies:            ratelimit.ProxyPolicy{Trusted: cfg.trusted},
 		Buckets:            a.buckets,
@@ -112,6 +112,9 @@ func serve(ctx context.Context, e runEnv) error {
 
 	go every(ctx, 10*time.Minute, func() { sweep(ctx, a) })
 	go every(ctx, time.Minute, func() { maintainKeys(ctx, a) })
+	if c, ok := a.db.(checkpointer); ok {
+		go every(ctx, time.Minute, func() { checkpoint(ctx, a, c) })
+	}
 	go a.sessions.FollowRevocations(ctx, 250*time.Millisecond)
 	if a.redis != nil {
 		go a.redis.Listen(ctx, a.sessions.Poke)
@@ -163,9 +166,18 @@ func every(ctx context.Context, d time.Duration, fn func()) {
 	}
 }
 
-// sweep deletes expired sessions and revocation entries. Expiry itself is enforced on every
-// check; this only keeps the tables small.
+// sweep deletes expired sessions and revocation entries, and audit events past their
+// retention. Expiry itself is enforced on every check; this only keeps the tables small.
 func sweep(ctx context.Context, a *app) {
+	if a.retention != nil {
+		start := time.Now()
+		n, err := a.retention.Run(ctx)
+		if err != nil {
+			a.log.Warn("audit event retention failed", "err", err, "deleted", n)
+		} else if n > 0 {
+			a.log.Info("old audit events removed", "count", n, "took", time.Since(start).String())
+		}
+	}
 	if _, err := a.sessions.SweepRevocations(ctx); err != nil {
 		a.log.Warn("revocation sweep failed", "err", err)
 	}
@@ -173,6 +185,14 @@ func sweep(ctx context.Context, a *app) {
 		a.log.Warn("session sweep failed", "err", err)
 	} else if n > 0 {
 		a.log.Info("expired sessions removed", "count", n)
+	}
+}
+
+// checkpoint truncates SQLite's write-ahead log, so that it shrinks back after a burst of
+// writes (the store also bounds it under load, see internal/store/sqlite/wal.go).
+func checkpoint(ctx context.Context, a *app, c checkpointer) {
+	if err := c.Checkpoint(ctx); err != nil {
+		a.log.Debug("WAL checkpoint incomplete; retrying in a minute", "err", err)
 	}
 }
 

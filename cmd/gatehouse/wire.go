@@ -37,12 +37,20 @@ type storage interface {
 	users.Store
 	sessions.Store
 	audit.Store
+	audit.RetentionStore
 	keys.Store
 	accesskeys.Store
 	store.Settings
 	Ping(ctx context.Context) error
+	// Ready reports whether the store accepts writes (GET /readyz).
+	Ready(ctx context.Context) error
 	Migrate(ctx context.Context) ([]int, error)
 	Close() error
+}
+
+// checkpointer is a store with a write-ahead log to truncate now and then (SQLite).
+type checkpointer interface {
+	Checkpoint(ctx context.Context) error
 }
 
 // openStorage opens the configured backend: PostgreSQL when a database URL is set (migrated
@@ -77,10 +85,12 @@ type app struct {
 	tokens   *tokens.Service
 	sessions *sessions.Manager
 	audit    *audit.Log
-	accounts *accounts.Service
-	limiter  *ratelimit.Limiter
-	redis    *redis.Client // nil without --redis-url
-	buckets  ratelimit.Store
+	// retention deletes old audit events; nil when events_retention is 0 (keep for ever).
+	retention *audit.Retention
+	accounts  *accounts.Service
+	limiter   *ratelimit.Limiter
+	redis     *redis.Client // nil without --redis-url
+	buckets   ratelimit.Store
 	// accessKeys are the machine credentials.
 	accessKeys *accesskeys.Service
 }
@@ -179,8 +189,13 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		}
 		acc.WithPasswordPolicy(&password.Policy{Breached: pf}) // open for the life of the process
 	}
+	var retention *audit.Retention
+	if cfg.EventsRetention > 0 {
+		retention = audit.NewRetention(db, time.Duration(cfg.EventsRetention), audit.RetentionBatch, now)
+	}
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
+		retention:  retention,
 		accounts:   acc,
 		limiter:    limiter,
 		redis:      rc,

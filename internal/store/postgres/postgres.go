@@ -56,6 +56,16 @@ func (db *DB) Close() error {
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error { return unavailable(db.pool.Ping(ctx)) }
 
+// Ready reports whether the database accepts writes, not only connections: it commits a
+// one-row upsert of the time of the probe into settings. A read-only database (a standby
+// after a failover, default_transaction_read_only, a full disk) makes it fail with
+// store.ErrUnavailable. Callers that probe often should cache the answer for a second.
+func (db *DB) Ready(ctx context.Context) error {
+	_, err := db.pool.Exec(ctx, `INSERT INTO settings (name, value) VALUES ('ready_heartbeat', $1)
+		ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value`, []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+	return unavailable(err)
+}
+
 // migrationLock is the advisory lock key that serialises migrations across instances.
 const migrationLock = 0x6761746568 // "gateh"
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 )
@@ -46,4 +47,17 @@ func (db *DB) ListEvents(ctx context.Context, f audit.Filter) ([]*audit.Event, e
 		out = append(out, &e)
 	}
 	return out, unavailable(rows.Err())
+}
+
+var _ audit.RetentionStore = (*DB)(nil)
+
+// DeleteEventsBefore implements audit.RetentionStore: one short statement per call, so the
+// writer is free again after at most limit rows.
+func (db *DB) DeleteEventsBefore(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	res, err := db.exec(ctx, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time < ? LIMIT ?)", toDB(cutoff), limit)
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), unavailable(err)
 }

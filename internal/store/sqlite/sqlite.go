@@ -32,6 +32,8 @@ type DB struct {
 	write *sql.DB
 	read  *sql.DB
 	stmts sync.Map // stmtKey -> *sql.Stmt: SQL is parsed once, not on every call
+	path  string
+	wal   walState
 }
 
 type stmtKey struct {
@@ -69,11 +71,49 @@ func (db *DB) pool(write bool) *sql.DB {
 	return db.read
 }
 
-func (db *DB) queryRow(ctx context.Context, write bool, query string, args ...any) *sql.Row {
-	if s := db.stmt(ctx, write, query); s != nil {
-		return s.QueryRowContext(ctx, args...)
+// queryRow runs a query expected to return at most one row. Unlike sql.DB.QueryRow it steps
+// the statement to its end before resetting it: SQLite commits an autocommit write with a
+// RETURNING clause when the statement finishes, and only a step that returns SQLITE_DONE runs
+// the WAL hook that checkpoints. A statement reset after its first row (what database/sql's
+// Row.Scan does) commits without ever checkpointing, and a store whose writes are all
+// UPDATE … RETURNING (refresh rotation) then grows its WAL without bound. Draining also
+// reports a failed commit (disk full, busy) instead of losing it in Close.
+func (db *DB) queryRow(ctx context.Context, write bool, query string, args ...any) row {
+	rows, err := db.query(ctx, write, query, args...)
+	r := row{rows: rows, err: err}
+	if write {
+		r.done = func() { db.wrote(ctx) }
 	}
-	return db.pool(write).QueryRowContext(ctx, query, args...)
+	return r
+}
+
+// row is the result of queryRow; Scan has sql.Row's contract (sql.ErrNoRows when empty).
+type row struct {
+	rows *sql.Rows
+	err  error
+	done func() // after a write, once the statement has released the connection
+}
+
+// Scan copies the first row into dest, then finishes the statement.
+func (r row) Scan(dest ...any) error {
+	if r.done != nil {
+		defer r.done()
+	}
+	if r.err != nil {
+		return r.err
+	}
+	rows := r.rows
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	err := rows.Scan(dest...)
+	for rows.Next() {
+	}
+	return errors.Join(err, rows.Err(), rows.Close())
 }
 
 func (db *DB) query(ctx context.Context, write bool, query string, args ...any) (*sql.Rows, error) {
@@ -84,6 +124,7 @@ func (db *DB) query(ctx context.Context, write bool, query string, args ...any) 
 }
 
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	defer db.wrote(ctx)
 	if s := db.stmt(ctx, true, query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}
@@ -93,12 +134,19 @@ func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // Open opens (creating if needed) the database file at path and applies pending migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
 	q := url.Values{}
-	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
-	w, err := sql.Open("sqlite", dsn)
+	// The writer checkpoints (automatically every walAutoCheckpoint pages, and when the WAL
+	// passes walLimit, see wal.go) and cuts the WAL file back when it restarts.
+	wq := url.Values{}
+	for k, v := range q {
+		wq[k] = v
+	}
+	wq.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walAutoCheckpoint))
+	wq.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", journalSizeLimit))
+	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -113,7 +161,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	db := &DB{write: w, read: r}
+	db := &DB{write: w, read: r, path: path}
+	db.wal.limit = walLimit
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -14,7 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
 
-func mustOpen(t *testing.T) *sqlite.DB {
+func mustOpen(t testing.TB) *sqlite.DB {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"))
 	if err != nil {

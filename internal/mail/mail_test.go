@@ -139,6 +139,20 @@ func TestSMTPDelivery(t *testing.T) {
 	}
 }
 
+// TestSMTPLoopbackPlaintext: a relay on the same host may be spoken to without TLS (nothing
+// crosses a network), and only there.
+func TestSMTPLoopbackPlaintext(t *testing.T) {
+	srv := newSMTPServer(t, func(s *smtpServer) { s.NoTLS = true })
+	snd := srv.Sender(t, srv.User, srv.Pass)
+	snd.cfg.Host = "127.0.0.1"
+	if err := snd.Send(context.Background(), sampleMessage()); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Received(); len(got) != 1 || got[0].TLS || got[0].Authed != srv.User {
+		t.Fatalf("received %+v", got)
+	}
+}
+
 func TestSMTPFailures(t *testing.T) {
 	tests := []struct {
 		name      string

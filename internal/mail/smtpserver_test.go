@@ -71,7 +71,7 @@ type smtpServer struct {
 	User     string
 	Pass     string
 	Mechs    []string // AUTH mechanisms offered (PLAIN, LOGIN)
-	NoTLS    bool     // do not offer STARTTLS
+	NoTLS    bool     // do not offer STARTTLS (and accept AUTH in plain text)
 	Implicit bool     // TLS from the first byte (smtps)
 	Reject   map[string]bool
 
@@ -122,6 +122,8 @@ func (s *smtpServer) Start() {
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{s.cert}}
 	if !s.NoTLS {
 		srv.TLSConfig = tlsCfg
+	} else {
+		srv.AllowInsecureAuth = true
 	}
 	if s.Implicit {
 		l = tls.NewListener(l, tlsCfg)

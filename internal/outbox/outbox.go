@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -281,33 +282,43 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 }
 
 func (w *Worker) process(ctx context.Context, it *Item) {
+	// Outcomes are recorded even when ctx ends (shutdown) during a delivery: a delivery that
+	// succeeded just before must be marked sent, or it would go out again after the restart.
+	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	now := w.now()
 	if reason := w.expired(it, now); reason != "" {
-		w.finish(ctx, it, Failed, reason)
+		w.finish(mctx, it, Failed, reason)
 		return
 	}
 	err := w.deliver.Deliver(ctx, it)
 	now = w.now()
 	switch {
 	case err == nil:
-		if mErr := w.store.OutboxMarkSent(ctx, it.ID, it.Claim, now); mErr != nil {
+		if mErr := w.store.OutboxMarkSent(mctx, it.ID, it.Claim, now); mErr != nil {
 			// The receiver has it; the item comes back when the lease ends and is delivered
 			// again with the same identity (at least once).
 			w.log.Error("outbox: delivered but not marked sent", "item", it, "err", mErr)
 			return
 		}
 		w.observe(w.cfg.Queue, Sent)
+	case ctx.Err() != nil:
+		// Interrupted by shutdown, not the receiver's fault: due again at once, for the next
+		// instance to take.
+		if mErr := w.store.OutboxMarkRetry(mctx, it.ID, it.Claim, now, truncate(err.Error())); mErr != nil {
+			w.log.Error("outbox: cannot release item", "item", it, "err", mErr)
+		}
 	case IsPermanent(err):
-		w.finish(ctx, it, Failed, err.Error())
+		w.finish(mctx, it, Failed, truncate(err.Error()))
 	case it.Attempts >= w.cfg.MaxAttempts:
-		w.finish(ctx, it, Failed, fmt.Sprintf("gave up after %d attempts: %v", it.Attempts, err))
+		w.finish(mctx, it, Failed, truncate(fmt.Sprintf("gave up after %d attempts: %v", it.Attempts, err)))
 	default:
 		next := now.Add(w.cfg.Backoff(it.Attempts, w.rnd))
 		if r := w.expired(it, next); r != "" {
-			w.finish(ctx, it, Failed, fmt.Sprintf("%s: %v", r, err))
+			w.finish(mctx, it, Failed, truncate(fmt.Sprintf("%s: %v", r, err)))
 			return
 		}
-		if mErr := w.store.OutboxMarkRetry(ctx, it.ID, it.Claim, next, err.Error()); mErr != nil {
+		if mErr := w.store.OutboxMarkRetry(mctx, it.ID, it.Claim, next, truncate(err.Error())); mErr != nil {
 			w.log.Error("outbox: cannot schedule retry", "item", it, "err", mErr)
 			return
 		}
@@ -334,4 +345,13 @@ func (w *Worker) finish(ctx context.Context, it *Item, o Outcome, reason string)
 	}
 	w.log.Error("outbox: gave up", "item", it, "reason", reason)
 	w.observe(w.cfg.Queue, o)
+}
+
+// truncate bounds the error kept with an item (a receiver's answer can be long).
+func truncate(s string) string {
+	const max = 500
+	if len(s) <= max {
+		return s
+	}
+	return strings.ToValidUTF8(s[:max], "") + "…"
 }

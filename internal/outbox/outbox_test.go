@@ -284,3 +284,58 @@ func TestNewWorkerNeedsQueue(t *testing.T) {
 		t.Fatal("worker without a queue accepted")
 	}
 }
+
+// cancelling is a Deliverer that is interrupted by shutdown while it delivers.
+type cancelling struct {
+	cancel context.CancelFunc
+	err    error
+}
+
+func (c *cancelling) Deliver(ctx context.Context, _ *outbox.Item) error {
+	c.cancel()
+	if c.err != nil {
+		return c.err
+	}
+	return nil
+}
+
+func TestShutdownDuringDelivery(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		wantDone bool
+	}{
+		// The receiver accepted it just before shutdown: it must be marked sent, or it would
+		// go out again after the restart.
+		{"delivered", nil, true},
+		// Interrupted: due again at once, not pushed back by a backoff.
+		{"interrupted", context.Canceled, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := outboxtest.NewMemory()
+			clk := clock.NewFake(t0)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			w, err := outbox.NewWorker(store, &cancelling{cancel: cancel, err: tt.err}, outbox.Config{Queue: "mail"}, clk.Now, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			it := outbox.NewItem("mail", []byte("p"), t0)
+			store.OutboxEnqueue(context.Background(), it)
+			if _, err := w.RunOnce(ctx); err != nil {
+				t.Fatal(err)
+			}
+			st, _ := store.Get(it.ID)
+			if st.Done != tt.wantDone || st.Dead {
+				t.Fatalf("state %+v", st)
+			}
+			if !tt.wantDone {
+				again, _ := store.OutboxClaimDue(context.Background(), "mail", t0, time.Minute, 10)
+				if len(again) != 1 {
+					t.Fatal("interrupted item not due again at once")
+				}
+			}
+		})
+	}
+}

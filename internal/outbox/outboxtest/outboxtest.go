@@ -37,7 +37,10 @@ var _ outbox.Store = (*Memory)(nil)
 func NewMemory() *Memory { return &Memory{items: map[string]*row{}} }
 
 // OutboxEnqueue implements outbox.Store.
-func (m *Memory) OutboxEnqueue(_ context.Context, it *outbox.Item) error {
+func (m *Memory) OutboxEnqueue(ctx context.Context, it *outbox.Item) error {
+	if err := ctx.Err(); err != nil {
+		return err // like a database driver
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.items[it.ID]; ok {
@@ -51,7 +54,10 @@ func (m *Memory) OutboxEnqueue(_ context.Context, it *outbox.Item) error {
 }
 
 // OutboxClaimDue implements outbox.Store.
-func (m *Memory) OutboxClaimDue(_ context.Context, queue string, now time.Time, lease time.Duration, limit int) ([]*outbox.Item, error) {
+func (m *Memory) OutboxClaimDue(ctx context.Context, queue string, now time.Time, lease time.Duration, limit int) ([]*outbox.Item, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var due []*row
@@ -91,7 +97,10 @@ func (m *Memory) held(id, claim string) (*row, error) {
 }
 
 // OutboxMarkSent implements outbox.Store.
-func (m *Memory) OutboxMarkSent(_ context.Context, id, claim string, _ time.Time) error {
+func (m *Memory) OutboxMarkSent(ctx context.Context, id, claim string, _ time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err // like a database driver
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, err := m.held(id, claim)
@@ -103,7 +112,10 @@ func (m *Memory) OutboxMarkSent(_ context.Context, id, claim string, _ time.Time
 }
 
 // OutboxMarkRetry implements outbox.Store.
-func (m *Memory) OutboxMarkRetry(_ context.Context, id, claim string, next time.Time, lastErr string) error {
+func (m *Memory) OutboxMarkRetry(ctx context.Context, id, claim string, next time.Time, lastErr string) error {
+	if err := ctx.Err(); err != nil {
+		return err // like a database driver
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, err := m.held(id, claim)
@@ -115,7 +127,10 @@ func (m *Memory) OutboxMarkRetry(_ context.Context, id, claim string, next time.
 }
 
 // OutboxMarkDead implements outbox.Store.
-func (m *Memory) OutboxMarkDead(_ context.Context, id, claim string, _ time.Time, lastErr string) error {
+func (m *Memory) OutboxMarkDead(ctx context.Context, id, claim string, _ time.Time, lastErr string) error {
+	if err := ctx.Err(); err != nil {
+		return err // like a database driver
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, err := m.held(id, claim)

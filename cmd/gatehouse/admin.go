@@ -6,9 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -44,6 +47,10 @@ const userUsage = `usage:
   gatehouse user create --email EMAIL [--password-stdin] [--verified] [serve flags]
   gatehouse user list [--email-prefix P] [--limit N] [serve flags]
   gatehouse user disable [serve flags] EMAIL|ID
+  gatehouse user enable [serve flags] EMAIL|ID
+
+On a terminal, "user create" without --password-stdin asks for the password (not echoed);
+an empty answer creates a password-less user.
 `
 
 // userCmd is the operator's tool for accounts; it works on the store directly, so the server
@@ -81,6 +88,10 @@ func userCmd(ctx context.Context, e runEnv) error {
 				return fmt.Errorf("reading password from stdin: %w", err)
 			}
 			pw = strings.TrimRight(line, "\r\n")
+		} else if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			if pw, err = promptPassword(e, int(f.Fd())); err != nil {
+				return err
+			}
 		}
 		u, err := a.accounts.CreateUser(ctx, accounts.NewUser{Email: email, Password: pw, EmailVerified: verified}, cli)
 		if err != nil {
@@ -99,9 +110,9 @@ func userCmd(ctx context.Context, e runEnv) error {
 			fmt.Fprintf(tw, "%s\t%s\t%t\t%t\t%s\n", u.ID, u.Email, u.EmailVerified, u.Disabled, u.CreatedAt.Format("2006-01-02 15:04"))
 		}
 		return tw.Flush()
-	case "disable":
+	case "disable", "enable":
 		if len(positional) != 1 {
-			return errors.New("user disable: give one email or user id")
+			return fmt.Errorf("user %s: give one email or user id", sub)
 		}
 		id := positional[0]
 		if !secret.ValidID(id) {
@@ -115,17 +126,44 @@ func userCmd(ctx context.Context, e runEnv) error {
 			}
 			id = u.ID
 		}
-		yes := true
-		u, err := a.accounts.UpdateUser(ctx, id, accounts.UserPatch{Disabled: &yes}, cli)
+		disable := sub == "disable"
+		u, err := a.accounts.UpdateUser(ctx, id, accounts.UserPatch{Disabled: &disable}, cli)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "disabled user %s <%s>; all its sessions ended\n", u.ID, u.Email)
+		if disable {
+			fmt.Fprintf(e.stdout, "disabled user %s <%s>; all its sessions ended\n", u.ID, u.Email)
+		} else {
+			fmt.Fprintf(e.stdout, "enabled user %s <%s>\n", u.ID, u.Email)
+		}
 		return nil
 	default:
 		fmt.Fprint(e.stderr, userUsage)
 		return fmt.Errorf("user: unknown subcommand %q", sub)
 	}
+}
+
+// promptPassword asks twice on the terminal fd, without echo.
+func promptPassword(e runEnv, fd int) (string, error) {
+	fmt.Fprint(e.stderr, "Password (empty: no password): ")
+	a, err := term.ReadPassword(fd)
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", fmt.Errorf("reading password: %w", err)
+	}
+	if len(a) == 0 {
+		return "", nil
+	}
+	fmt.Fprint(e.stderr, "Again: ")
+	b, err := term.ReadPassword(fd)
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", fmt.Errorf("reading password: %w", err)
+	}
+	if string(a) != string(b) {
+		return "", errors.New("the passwords do not match")
+	}
+	return string(a), nil
 }
 
 // keysCmd lists the signing keys or rotates them at once (the emergency rotation: tokens

@@ -346,6 +346,15 @@ func TestUserCommands(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	if res, _ := postJSON(t, browser, s.url+"/v1/login", map[string]string{"email": "ops@example.com", "password": "correct horse battery staple"}); res.StatusCode != 401 {
+		t.Fatalf("login as a disabled user: %d", res.StatusCode)
+	}
+	if err := runCmd("", "user", "enable", "--data-dir", dir, "ops@example.com"); err != nil || !strings.Contains(out.String(), "enabled user") {
+		t.Fatalf("enable: %v %s", err, out.String())
+	}
+	if res, _ := postJSON(t, browser, s.url+"/v1/login", map[string]string{"email": "ops@example.com", "password": "correct horse battery staple"}); res.StatusCode != 200 {
+		t.Fatalf("login after enable: %d", res.StatusCode)
+	}
 	if err := runCmd("", "migrate", "--data-dir", dir); err != nil || !strings.Contains(out.String(), "up to date") {
 		t.Fatalf("migrate: %v %s", err, out.String())
 	}

@@ -53,8 +53,11 @@ type Config struct {
 	// MaxConnections bounds open client connections (default: the open-file limit less a
 	// reserve for the database and files, at most 16384); idle keep-alive connections are
 	// closed first to make room. MaxIdleConnections bounds idle keep-alives (default half).
-	MaxConnections     int `json:"max_connections"`
-	MaxIdleConnections int `json:"max_idle_connections"`
+	// MetricsAddr, when set, serves GET /metrics on its own listener (e.g. 127.0.0.1:9100)
+	// and not on the public address.
+	MetricsAddr        string `json:"metrics_addr"`
+	MaxConnections     int    `json:"max_connections"`
+	MaxIdleConnections int    `json:"max_idle_connections"`
 	// SignupRate is the global cap on sign-ups, all clients together, in sign-ups per
 	// second; SignupBurst is how many may come at once above that rate. Beyond them sign-up
 	// answers 429 rate_limited with Retry-After.
@@ -163,6 +166,7 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	set(&cfg.SigningAlgorithm, "GATEHOUSE_SIGNING_ALGORITHM", "")
 	set(&cfg.KEK, "GATEHOUSE_KEK", "")
 	set(&cfg.RedisPrefix, "GATEHOUSE_REDIS_PREFIX", "")
+	set(&cfg.MetricsAddr, "GATEHOUSE_METRICS_ADDR", "")
 	set(&cfg.BreachedPasswordsFile, "GATEHOUSE_BREACHED_PASSWORDS_FILE", "")
 	if v := getenv("GATEHOUSE_INSECURE_DEV"); v != "" {
 		cfg.InsecureDev = v == "1" || strings.EqualFold(v, "true")
@@ -249,6 +253,13 @@ func (c *Config) Validate() error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("addr %q: want host:port or :port", c.Addr)
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("metrics_addr %q: want host:port or :port", c.MetricsAddr)
+		} else if c.MetricsAddr == c.Addr && port != "0" {
+			bad("metrics_addr must differ from addr")
+		}
 	}
 	if c.DataDir == "" {
 		bad("data-dir must not be empty")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -108,4 +109,42 @@ func getText(t *testing.T, u string) (*http.Response, string) {
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	return res, string(b)
+}
+
+// TestMetricsOnTheirOwnListener: with metrics_addr, /metrics answers there and not on the
+// public address; the feed-lag and refresh metrics are exported.
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addrc, maddrc, errc := make(chan net.Addr, 1), make(chan net.Addr, 1), make(chan error, 1)
+	env := map[string]string{"GATEHOUSE_METRICS_ADDR": "127.0.0.1:0"}
+	go func() {
+		errc <- run(ctx, runEnv{
+			args:   []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", t.TempDir()},
+			getenv: func(k string) string { return env[k] }, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard,
+			listening: func(a net.Addr) { addrc <- a }, metricsListening: func(a net.Addr) { maddrc <- a },
+		})
+	}()
+	var api, metrics net.Addr
+	for api == nil || metrics == nil {
+		select {
+		case api = <-addrc:
+		case metrics = <-maddrc:
+		case err := <-errc:
+			t.Fatalf("serve exited: %v", err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("server did not start")
+		}
+	}
+	if res, _ := getText(t, "http://"+api.String()+"/metrics"); res.StatusCode != 404 {
+		t.Fatalf("public /metrics: %d, want 404", res.StatusCode)
+	}
+	res, body := getText(t, "http://"+metrics.String()+"/metrics")
+	if res.StatusCode != 200 || !strings.Contains(body, "gatehouse_revocation_feed_lag_seconds") || !strings.Contains(body, "gatehouse_http_requests_total") {
+		t.Fatalf("metrics listener: %d\n%s", res.StatusCode, body[:min(len(body), 500)])
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("stop: %v", err)
+	}
 }

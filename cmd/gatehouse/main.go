@@ -34,6 +34,8 @@ type runEnv struct {
 	stdout, stderr io.Writer
 	// listening, if set, is told the address the server listens on.
 	listening func(net.Addr)
+	// metricsListening, if set, is told the address of the metrics listener (metrics_addr).
+	metricsListening func(net.Addr)
 }
 
 const usage = `usage: gatehouse <command> [flags]

@@ -67,6 +67,18 @@ func serve(ctx context.Context, e runEnv) error {
 			ConstLabels: prometheus.Labels{"limit": limit},
 		}, func() float64 { return float64(a.limiter.Refused(limit)) }))
 	}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gatehouse_revocation_feed_lag_seconds",
+			Help: "Time since this instance last read the revocation log successfully; -1 when its copy is not usable (checks then go to the store)."},
+			func() float64 {
+				lag, ok := a.sessions.FeedLag()
+				if !ok {
+					return -1
+				}
+				return lag.Seconds()
+			}),
+	)
+	metrics := httpapi.NewMetrics(reg)
 	api := httpapi.New(httpapi.Config{
 		Accounts:           a.accounts,
 		Sessions:           a.sessions,
@@ -79,7 +91,8 @@ func serve(ctx context.Context, e runEnv) error {
 		Proxies:            ratelimit.ProxyPolicy{Trusted: cfg.trusted},
 		Buckets:            a.buckets,
 		InsecureDevCookies: cfg.InsecureDev,
-		Metrics:            httpapi.NewMetrics(reg),
+		Metrics:            metrics,
+		MetricsElsewhere:   cfg.MetricsAddr != "",
 		Logger:             log,
 	})
 
@@ -119,8 +132,23 @@ func serve(ctx context.Context, e runEnv) error {
 	if a.redis != nil {
 		go a.redis.Listen(ctx, a.sessions.Poke)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics_addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics.Handler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+		go msrv.Serve(mln)
+		defer msrv.Close()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+		if e.metricsListening != nil {
+			e.metricsListening(mln.Addr())
+		}
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -54,6 +54,8 @@ type Result struct {
 	Token   sessions.Token
 	// Refresh is set for token delivery: the session's first refresh token.
 	Refresh sessions.RefreshToken
+	// RefreshOutcome says how a refresh grant was answered (Refresh only).
+	RefreshOutcome sessions.RefreshOutcome
 }
 
 // Delivery is how a sign-in hands out its session (DESIGN.md §2).
@@ -360,7 +362,7 @@ func (s *Service) startSession(ctx context.Context, u *users.User, amr []string,
 // ended. Every failure wraps sessions.ErrInvalid (the API's invalid_grant) unless the store
 // failed.
 func (s *Service) Refresh(ctx context.Context, rt string, c Client) (*Result, error) {
-	sess, next, _, err := s.sessions.Refresh(ctx, rt)
+	sess, next, outcome, err := s.sessions.Refresh(ctx, rt)
 	if errors.Is(err, sessions.ErrRefreshReused) {
 		if aerr := s.audit.Record(ctx, audit.Event{Type: audit.RefreshReused, UserID: sess.UserID, SessionID: sess.ID, Actor: "user",
 			IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Failure, Reason: "session_revoked"}); aerr != nil {
@@ -381,7 +383,7 @@ func (s *Service) Refresh(ctx context.Context, rt string, c Client) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	return &Result{User: u, Session: sess, Refresh: next}, nil
+	return &Result{User: u, Session: sess, Refresh: next, RefreshOutcome: outcome}, nil
 }
 
 // Logout scopes (POST /v1/logout).

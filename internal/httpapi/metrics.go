@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
@@ -9,6 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 )
 
 // Metrics is the Prometheus registry of one server and the collectors the HTTP layer feeds.
@@ -18,6 +22,9 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
 	shed     *prometheus.CounterVec
+	refresh  *prometheus.CounterVec
+	streams  prometheus.Gauge
+	rotation prometheus.Counter
 
 	handles sync.Map // route+status -> routeMetrics: label hashing once per series, not per request
 }
@@ -50,7 +57,16 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Name: "gatehouse_requests_shed_total", Help: "Requests turned away before their work was done, by reason (hash_queue: no password-hashing slot; rate_limited).",
 		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.logins, m.shed)
+	m.refresh = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_refresh_grants_total", Help: "Refresh-token grants by outcome: rotated, grace_replay (the previous token within the grace interval), reused (theft detected: session revoked), invalid, error.",
+	}, []string{"outcome"})
+	m.streams = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "gatehouse_revocation_stream_readers", Help: "Open revocation-feed event streams (GET /v1/revocations/stream).",
+	})
+	m.rotation = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gatehouse_signing_key_emergency_rotations_total", Help: "Emergency signing-key rotations through the management API.",
+	})
+	reg.MustRegister(m.requests, m.latency, m.logins, m.shed, m.refresh, m.streams, m.rotation)
 	return m
 }
 
@@ -92,3 +108,19 @@ const (
 )
 
 func (m *Metrics) login(outcome string) { m.logins.WithLabelValues(outcome).Inc() }
+
+// refreshed counts one refresh grant by its outcome.
+func (m *Metrics) refreshed(res *accounts.Result, err error) {
+	outcome := "error"
+	switch {
+	case errors.Is(err, sessions.ErrRefreshReused):
+		outcome = "reused"
+	case errors.Is(err, sessions.ErrInvalid):
+		outcome = "invalid"
+	case err == nil && res.RefreshOutcome == sessions.Replayed:
+		outcome = "grace_replay"
+	case err == nil:
+		outcome = "rotated"
+	}
+	m.refresh.WithLabelValues(outcome).Inc()
+}

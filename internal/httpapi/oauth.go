@@ -158,6 +158,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, codeInvalidRequest, "refresh_token is required")
 	}
 	res, err := s.cfg.Accounts.Refresh(r.Context(), rt, s.client(r))
+	s.cfg.Metrics.refreshed(res, err)
 	if errors.Is(err, sessions.ErrInvalid) {
 		return &Error{Status: http.StatusBadRequest, Code: codeInvalidGrant, Description: "refresh token is invalid, expired or revoked", Err: err}
 	}
@@ -420,6 +421,8 @@ func (s *Server) revocationStream(w http.ResponseWriter, r *http.Request) error 
 	// Subscribe before the first read so that nothing revoked in between is missed.
 	notify, cancel := s.cfg.Sessions.Subscribe()
 	defer cancel()
+	s.cfg.Metrics.streams.Inc()
+	defer s.cfg.Metrics.streams.Dec()
 	list, err := s.cfg.Sessions.RevocationsAfter(ctx, cursor, 1000)
 	if err != nil {
 		return err // before any byte is written: a normal error answer
@@ -490,6 +493,7 @@ func (s *Server) adminRotateKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.cfg.Metrics.rotation.Inc()
 	c := s.client(r)
 	if err := s.cfg.Audit.Record(r.Context(), audit.Event{Type: audit.AdminKeysRotated, Actor: "admin", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success}); err != nil {
 		return err

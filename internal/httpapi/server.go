@@ -38,6 +38,9 @@ type Config struct {
 	// Buckets keeps the HTTP layer's own per-client limits (token revocation); shared by
 	// every instance when it is Redis-backed. Nil disables them.
 	Buckets ratelimit.Store
+	// MetricsElsewhere leaves GET /metrics out of this API: the operator serves it on its own
+	// listener (metrics_addr), away from the public port.
+	MetricsElsewhere bool
 	// Now is the clock of those limits (default time.Now).
 	Now func() time.Time
 	// InsecureDevCookies drops the Secure flag and the __Host- prefix: only for --insecure-dev.
@@ -124,8 +127,10 @@ func (s *Server) routes() {
 	s.handle("/", s.notFound)
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
-	s.patterns = append(s.patterns, "GET /metrics")
-	s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
+	if !s.cfg.MetricsElsewhere {
+		s.patterns = append(s.patterns, "GET /metrics")
+		s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
+	}
 	s.handle("GET /openapi.yaml", s.openapi)
 
 	s.handle("POST /v1/signup", s.signup)

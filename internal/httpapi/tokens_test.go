@@ -393,3 +393,35 @@ func flipMiddle(tok string) string {
 	}
 	return tok[:i] + string(c) + tok[i+1:]
 }
+
+// TestRefreshMetrics: every refresh grant is counted by outcome, theft detection included.
+func TestRefreshMetrics(t *testing.T) {
+	e := newEnv(t)
+	e.signup("metrics@example.com")
+	tok := e.do("POST", "/v1/login", map[string]any{"email": "metrics@example.com", "password": "correct horse battery staple", "delivery": "token"}).json(t)
+	first := tok["refresh_token"].(string)
+	refresh := func(rt string) *resp {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/oauth/token", strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "client_id": {"gatehouse"}, "refresh_token": {rt}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return e.send(req)
+	}
+	second := refresh(first).json(t)["refresh_token"].(string) // rotated
+	refresh(first).wantStatus(t, 200)                          // grace replay
+	third := refresh(second).json(t)["refresh_token"].(string) // rotated
+	_ = third
+	e.clock.Add(time.Hour)
+	refresh(first).wantError(t, 400, "invalid_grant") // reuse: the session is revoked
+	refresh("garbage").wantError(t, 400, "invalid_grant")
+	body := string(e.do("GET", "/metrics", nil).body)
+	for _, want := range []string{
+		`gatehouse_refresh_grants_total{outcome="rotated"} 2`,
+		`gatehouse_refresh_grants_total{outcome="grace_replay"} 1`,
+		`gatehouse_refresh_grants_total{outcome="reused"} 1`,
+		`gatehouse_refresh_grants_total{outcome="invalid"} 1`,
+		`gatehouse_revocation_stream_readers 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s:\n%s", want, grepLines(body, "refresh_grants"))
+		}
+	}
+}

@@ -357,3 +357,15 @@ func BenchmarkFeedFanOut(b *testing.B) {
 		})
 	}
 }
+
+func TestFeedLag(t *testing.T) {
+	f := newFeedFixture(t)
+	if _, ok := f.m.FeedLag(); ok {
+		t.Fatal("a feed never read reports a lag")
+	}
+	mustLoad(t, f.m)
+	f.clock.Add(3 * time.Second)
+	if lag, ok := f.m.FeedLag(); !ok || lag != 3*time.Second {
+		t.Fatalf("lag = %v %v, want 3s", lag, ok)
+	}
+}

@@ -45,6 +45,7 @@ commands:
   migrate   apply pending database migrations
   user      manage users: create, list, disable
   keys      signing keys: list, rotate (emergency: old keys stop verifying at once)
+  doctor    check the configuration, store, Redis, clocks and signing keys; print what is wrong
   version   print the version, commit and Go version (also --version)
 `
 
@@ -64,6 +65,8 @@ func run(ctx context.Context, e runEnv) error {
 		return userCmd(ctx, e)
 	case "keys":
 		return keysCmd(ctx, e)
+	case "doctor":
+		return doctor(ctx, e)
 	case "version", "--version", "-version":
 		return printVersion(e.stdout)
 	case "help", "-h", "--help":

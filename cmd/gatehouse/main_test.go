@@ -383,3 +383,33 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestDoctor(t *testing.T) {
+	dir := t.TempDir()
+	var out strings.Builder
+	doctorRun := func(env map[string]string, args ...string) error {
+		out.Reset()
+		return run(context.Background(), runEnv{args: append([]string{"doctor", "--data-dir", dir}, args...),
+			getenv: func(k string) string { return env[k] }, stdin: strings.NewReader(""), stdout: &out, stderr: io.Discard})
+	}
+	if err := doctorRun(nil); err != nil || !strings.Contains(out.String(), "none yet") {
+		t.Fatalf("doctor on a fresh data dir: %v\n%s", err, out.String())
+	}
+	startServer(t, dir, nil).stop() // creates the signing keys
+	if err := doctorRun(nil); err != nil {
+		t.Fatalf("doctor after a first start: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"ok    config", "ok    store write", "ok    signing keys", "ok    key rotation"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("doctor output lacks %q:\n%s", want, out.String())
+		}
+	}
+	// A different key-encryption key cannot open the signing keys: doctor says so.
+	wrong := map[string]string{"GATEHOUSE_KEK": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+	if err := doctorRun(wrong); err == nil || !strings.Contains(out.String(), "FAIL") {
+		t.Fatalf("doctor with the wrong KEK: %v\n%s", err, out.String())
+	}
+	if err := doctorRun(map[string]string{"GATEHOUSE_LOG_LEVEL": "loud"}); err == nil || !strings.Contains(out.String(), "FAIL  config") {
+		t.Fatalf("doctor with a bad config: %v\n%s", err, out.String())
+	}
+}

@@ -189,3 +189,25 @@ func TestInstancesShareLimitsThroughRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorOnPostgresAndRedis: doctor checks the database and Redis, their clocks included.
+func TestDoctorOnPostgresAndRedis(t *testing.T) {
+	dbURL := testDatabase(t)
+	redisURL, prefix := testRedis(t)
+	k := make([]byte, 32)
+	rand.Read(k)
+	env := map[string]string{"GATEHOUSE_KEK": base64.StdEncoding.EncodeToString(k), "GATEHOUSE_REDIS_PREFIX": prefix}
+	args := []string{"--database-url", dbURL, "--redis-url", redisURL}
+	startServer(t, t.TempDir(), env, args...).stop()
+	var out strings.Builder
+	err := run(context.Background(), runEnv{args: append([]string{"doctor", "--data-dir", t.TempDir()}, args...),
+		getenv: func(k string) string { return env[k] }, stdin: strings.NewReader(""), stdout: &out, stderr: io.Discard})
+	if err != nil {
+		t.Fatalf("doctor: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"ok    database clock", "ok    redis ", "ok    redis clock", "ok    signing keys"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("doctor output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

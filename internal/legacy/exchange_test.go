@@ -138,7 +138,9 @@ func TestExchangeRefusals(t *testing.T) {
 		}{
 			{"garbage", func() string { return "not-a-jwt" }, legacy.TokenTypeAccess, legacy.ReasonMalformed},
 			{"alg none", func() string { return "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln" }, legacy.TokenTypeAccess, legacy.ReasonMalformed},
-			{"jku header", func() string { return sign(t, f.rsKey(), map[string]any{"jku": "https://evil.example"}, f.claims("auth0|bo")) }, legacy.TokenTypeAccess, legacy.ReasonMalformed},
+			{"jku header", func() string {
+				return sign(t, f.rsKey(), map[string]any{"jku": "https://evil.example"}, f.claims("auth0|bo"))
+			}, legacy.TokenTypeAccess, legacy.ReasonMalformed},
 			{"unknown issuer", func() string {
 				c := f.claims("auth0|bo")
 				c["iss"] = "https://evil.example/"

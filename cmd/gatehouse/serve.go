@@ -74,6 +74,7 @@ func serve(ctx context.Context, e runEnv) error {
 		Tokens:             a.tokens,
 		Keys:               a.keys,
 		AccessKeys:         a.accessKeys,
+		Legacy:             a.legacy,
 		Ready:              a.db.Ping,
 		AdminKeyHash:       hash,
 		Proxies:            ratelimit.ProxyPolicy{Trusted: cfg.trusted},

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
+	"github.com/gatehouse-auth/gatehouse/internal/legacy"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -39,6 +40,8 @@ type storage interface {
 	audit.Store
 	keys.Store
 	accesskeys.Store
+	legacy.Store
+	legacy.Identities
 	store.Settings
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) ([]int, error)
@@ -83,6 +86,8 @@ type app struct {
 	buckets  ratelimit.Store
 	// accessKeys are the machine credentials.
 	accessKeys *accesskeys.Service
+	// legacy exchanges the tokens of legacy issuers (migration from another provider).
+	legacy *legacy.Service
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -179,8 +184,14 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		}
 		acc.WithPasswordPolicy(&password.Policy{Breached: pf}) // open for the life of the process
 	}
+	lg, err := legacy.New(db, db, db, acc, al, log, legacy.Config{}, now)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
+		legacy:     lg,
 		accounts:   acc,
 		limiter:    limiter,
 		redis:      rc,

@@ -394,13 +394,23 @@ func TestExchangeKeys(t *testing.T) {
 			t.Fatalf("after 10 s: %d fetches, want 3", tn.jwks.Load())
 		}
 
+		// A key the issuer withdraws stops verifying once the cached set is stale.
+		original := f.rsKey()
+		tn.mu.Lock()
+		tn.keys = []idpKey{rotated}
+		tn.mu.Unlock()
+		f.clock.Add(11 * time.Minute)
+		if r := refusal(t, ex(original)); r != legacy.ReasonUnknownKey || tn.jwks.Load() != 4 {
+			t.Fatalf("withdrawn key: %s after %d fetches", r, tn.jwks.Load())
+		}
+
 		// The issuer goes down: after max-age, the last good keys still verify.
 		tn.down.Store(true)
 		f.clock.Add(11 * time.Minute)
 		if err := ex(rotated); err != nil {
 			t.Fatalf("issuer down, cached keys: %v", err)
 		}
-		if tn.jwks.Load() != 3 {
+		if tn.jwks.Load() != 4 {
 			t.Fatalf("a down issuer is not counted as served: %d", tn.jwks.Load())
 		}
 

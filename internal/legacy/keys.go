@@ -79,16 +79,16 @@ func (ks *keySet) lookup(kid string) (jws.PublicKey, bool, time.Time, bool) {
 // set has no such key and errUnreachable when no key set could ever be fetched.
 func (c *keyCache) key(ctx context.Context, is *Issuer, kid string) (jws.PublicKey, error) {
 	ks := c.set(is)
-	k, ok, expires, have := ks.lookup(kid)
+	k, ok, expires, _ := ks.lookup(kid)
 	if ok && c.now().Before(expires) {
 		return k, nil
 	}
+	// Stale or unknown: refetch (rate-limited). A failed refetch keeps the last good set, so
+	// the key is still found; a key the issuer has withdrawn is not.
 	c.refresh(ctx, is, ks)
-	if k2, ok2, _, have2 := ks.lookup(kid); ok2 {
-		return k2, nil
-	} else if ok { // stale, and the refresh failed: the last good key stays
+	if k, ok, _, have := ks.lookup(kid); ok {
 		return k, nil
-	} else if !have && !have2 {
+	} else if !have {
 		ks.mu.Lock()
 		err := ks.lastErr
 		ks.mu.Unlock()

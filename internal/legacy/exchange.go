@@ -232,7 +232,7 @@ func (s *Service) exchange(ctx context.Context, token, typ string, c accounts.Cl
 		return nil, ev, refuse(ReasonMalformed, "%v", err)
 	}
 
-	u, create, err := s.match(ctx, is, sub, lc)
+	u, how, err := s.match(ctx, is, sub, lc)
 	if err != nil {
 		return nil, ev, err
 	}
@@ -253,14 +253,16 @@ func (s *Service) exchange(ctx context.Context, token, typ string, c accounts.Cl
 		return nil, ev, refuse(ReasonReplayed, "this legacy token was already exchanged")
 	}
 
-	if create {
+	if how == matchCreate {
 		if u, err = s.createUser(ctx, lc, c); err != nil {
 			return nil, ev, err
 		}
 		ev.UserID = u.ID
 	}
-	if err := s.link(ctx, is.Issuer, sub, u); err != nil {
-		return nil, ev, err
+	if how != MatchIdentity {
+		if err := s.link(ctx, is.Issuer, sub, u); err != nil {
+			return nil, ev, err
+		}
 	}
 	authTime := now
 	switch {
@@ -279,9 +281,13 @@ func (s *Service) exchange(ctx context.Context, token, typ string, c accounts.Cl
 	return res, ev, err
 }
 
-// match finds the user of a legacy token by the issuer's match list. It returns the user,
-// or create when none matched and the issuer creates users, or a *Refusal.
-func (s *Service) match(ctx context.Context, is *Issuer, sub string, lc legacyClaims) (*users.User, bool, error) {
+// matchCreate is match's answer when no user matched and one is to be created.
+const matchCreate = "create"
+
+// match finds the user of a legacy token by the issuer's match list. It returns the user and
+// the method that found it (MatchIdentity, MatchEmail), or matchCreate when none matched and
+// the issuer creates users, or a *Refusal.
+func (s *Service) match(ctx context.Context, is *Issuer, sub string, lc legacyClaims) (*users.User, string, error) {
 	for _, m := range is.Match {
 		var u *users.User
 		var err error
@@ -298,25 +304,25 @@ func (s *Service) match(ctx context.Context, is *Issuer, sub string, lc legacyCl
 			continue
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, "", err
 		}
-		return u, false, nil
+		return u, m, nil
 	}
 	if !is.CreateUsers {
-		return nil, false, refuse(ReasonNoMatch, "no user matches this token and the legacy issuer does not create users")
+		return nil, "", refuse(ReasonNoMatch, "no user matches this token and the legacy issuer does not create users")
 	}
 	if lc.email == "" {
-		return nil, false, refuse(ReasonNoMatch, "no user matches this token, and it has no email to create one with")
+		return nil, "", refuse(ReasonNoMatch, "no user matches this token, and it has no email to create one with")
 	}
 	if !lc.emailVerified {
 		// Creating a user with an address another account holds would fail; say so plainly.
 		if _, err := s.users.UserByEmail(ctx, lc.email); err == nil {
-			return nil, false, refuse(ReasonNoMatch, "an account with the token's email exists, but the token does not say the email is verified")
+			return nil, "", refuse(ReasonNoMatch, "an account with the token's email exists, but the token does not say the email is verified")
 		} else if !errors.Is(err, users.ErrNotFound) {
-			return nil, false, err
+			return nil, "", err
 		}
 	}
-	return nil, true, nil
+	return nil, matchCreate, nil
 }
 
 // createUser creates the password-less user of a legacy token (just-in-time migration).

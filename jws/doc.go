@@ -26,6 +26,12 @@
 //     to reject duplicates; rejecting is the only choice that cannot be read two ways). JSON
 //     text must be valid UTF-8 (RFC 8725 §3.7).
 //
+// Tokens of another issuer (a legacy identity provider Gatehouse users migrate from) go
+// through VerifyForeign and ParseForeignJWKSet instead: the same parsing and checks, with four
+// more algorithms (RS384, RS512, PS256, ES384) narrowed to the issuer's own allowlist, and the
+// certificate header members x5c, x5t and x5t#S256 tolerated but never read. Nothing else in
+// the package accepts them.
+//
 // The usual path for a resource server is VerifyAndValidate (or Verify followed by Validate),
 // which parses, picks the key by "kid", checks the signature and only then decodes the claims,
 // so claims of a token that is not authentic are never looked at.

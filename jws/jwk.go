@@ -197,7 +197,16 @@ type jwkMembers struct {
 }
 
 func parseJWK(s string) (PublicKey, error) {
-	m := jwkMembers{has: make(map[string]bool, 8)}
+	m, err := scanJWK(s)
+	if err != nil {
+		return PublicKey{}, err
+	}
+	return m.key()
+}
+
+// scanJWK reads the members of a JWK that matter here, refusing private key material.
+func scanJWK(s string) (*jwkMembers, error) {
+	m := &jwkMembers{has: make(map[string]bool, 8)}
 	err := scanObject(s, func(name, raw string) error {
 		var dst *string
 		switch name {
@@ -242,11 +251,11 @@ func parseJWK(s string) (PublicKey, error) {
 	})
 	if err != nil {
 		if errors.Is(err, errJSONNotObject) || errors.Is(err, errJSONType) {
-			return PublicKey{}, fmt.Errorf("%w: JWK is not an object of strings", ErrInvalidKey)
+			return nil, fmt.Errorf("%w: JWK is not an object of strings", ErrInvalidKey)
 		}
-		return PublicKey{}, wrapJSONKey(err)
+		return nil, wrapJSONKey(err)
 	}
-	return m.key()
+	return m, nil
 }
 
 func (m *jwkMembers) key() (PublicKey, error) {

@@ -64,7 +64,11 @@ func Parse(token string) (*Token, error) {
 // ParseJWS parses a compact JWS (RFC 7515 §7.1) with an arbitrary payload, applying every
 // check of the package documentation to its form and header. It does not verify the signature
 // and does not look into the payload.
-func ParseJWS(token string) (*Token, error) {
+func ParseJWS(token string) (*Token, error) { return parseJWS(token, false) }
+
+// parseJWS is ParseJWS; foreign selects the header rules for another issuer's tokens (see
+// VerifyForeign).
+func parseJWS(token string, foreign bool) (*Token, error) {
 	if len(token) > MaxTokenSize {
 		return nil, fmt.Errorf("%w: token over %d bytes", ErrTooLarge, MaxTokenSize)
 	}
@@ -112,7 +116,7 @@ func ParseJWS(token string) (*Token, error) {
 		return nil, err
 	}
 	t := &Token{Payload: payload, Signature: sig, SigningInput: raw[:d2:d2]}
-	if err := t.parseHeader(string(hdr)); err != nil {
+	if err := t.parseHeader(string(hdr), foreign); err != nil {
 		return nil, err
 	}
 	if len(sig) == 0 {
@@ -129,8 +133,10 @@ func decodeSegment(dst, seg []byte, what string) ([]byte, error) {
 	return dst[:n:n], nil
 }
 
-// parseHeader applies the header allowlist.
-func (t *Token) parseHeader(hdr string) error {
+// parseHeader applies the header allowlist. With foreign (a legacy issuer's token, see
+// VerifyForeign), the certificate members x5c, x5t and x5t#S256 are tolerated and never read,
+// and the header alg may be any of ForeignAlgorithms.
+func (t *Token) parseHeader(hdr string, foreign bool) error {
 	var hasAlg, hasKid bool
 	err := scanObject(hdr, func(name, raw string) error {
 		var dst *string
@@ -152,7 +158,12 @@ func (t *Token) parseHeader(hdr string) error {
 			dst = &t.Header.Cty
 		case "crit":
 			return fmt.Errorf("%w: crit header: no extensions are understood (RFC 7515 §4.1.11)", ErrMalformed)
-		case "jwk", "jku", "x5u", "x5c", "x5t", "x5t#S256":
+		case "x5c", "x5t", "x5t#S256":
+			if foreign {
+				return nil // tolerated, never used as a key (RFC 8725 §3.10)
+			}
+			return fmt.Errorf("%w: header carries or names a key; keys come only from the verifier (RFC 8725 §3.10)", ErrMalformed)
+		case "jwk", "jku", "x5u":
 			return fmt.Errorf("%w: header carries or names a key; keys come only from the verifier (RFC 8725 §3.10)", ErrMalformed)
 		default:
 			return fmt.Errorf("%w: header member outside the allowlist alg, kid, typ, cty", ErrMalformed)
@@ -170,7 +181,9 @@ func (t *Token) parseHeader(hdr string) error {
 	switch {
 	case !hasAlg:
 		return fmt.Errorf("%w: header has no alg", ErrMalformed)
-	case !t.Header.Alg.Supported():
+	case foreign && !t.Header.Alg.foreignSupported():
+		return fmt.Errorf("%w: header alg is not one of %v", ErrUnsupportedAlg, ForeignAlgorithms)
+	case !foreign && !t.Header.Alg.Supported():
 		return fmt.Errorf("%w: header alg is not EdDSA, ES256 or RS256", ErrUnsupportedAlg)
 	case hasKid && t.Header.Kid == "":
 		return fmt.Errorf("%w: empty kid", ErrMalformed)

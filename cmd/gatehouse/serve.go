@@ -86,6 +86,7 @@ func serve(ctx context.Context, e runEnv) error {
 		Tokens:             a.tokens,
 		Keys:               a.keys,
 		AccessKeys:         a.accessKeys,
+		Legacy:             a.legacy,
 		Ready:              newReadiness(a.db.Ready, time.Second, time.Now).Ready,
 		AdminKeyHash:       hash,
 		Proxies:            ratelimit.ProxyPolicy{Trusted: cfg.trusted},

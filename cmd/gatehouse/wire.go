@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
+	"github.com/gatehouse-auth/gatehouse/internal/legacy"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -40,6 +41,8 @@ type storage interface {
 	audit.RetentionStore
 	keys.Store
 	accesskeys.Store
+	legacy.Store
+	legacy.Identities
 	store.Settings
 	Ping(ctx context.Context) error
 	// Ready reports whether the store accepts writes (GET /readyz).
@@ -93,6 +96,8 @@ type app struct {
 	buckets   ratelimit.Store
 	// accessKeys are the machine credentials.
 	accessKeys *accesskeys.Service
+	// legacy exchanges the tokens of legacy issuers (migration from another provider).
+	legacy *legacy.Service
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -193,9 +198,15 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if cfg.EventsRetention > 0 {
 		retention = audit.NewRetention(db, time.Duration(cfg.EventsRetention), audit.RetentionBatch, now)
 	}
+	lg, err := legacy.New(db, db, db, acc, al, log, legacy.Config{}, now)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		retention:  retention,
+		legacy:     lg,
 		accounts:   acc,
 		limiter:    limiter,
 		redis:      rc,

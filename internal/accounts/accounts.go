@@ -320,7 +320,12 @@ func (s *Service) rehash(ctx context.Context, u *users.User, pw string) {
 // writer and under PostgreSQL's READ COMMITTED alike, with no lock held across the hash or
 // the insert and no extra round trip for the common case.
 func (s *Service) startSession(ctx context.Context, u *users.User, amr []string, c Client) (*Result, error) {
-	meta := sessions.Meta{AMR: amr, IP: c.IP, UserAgent: c.UserAgent, ClientID: "gatehouse"}
+	return s.startSessionAt(ctx, u, amr, time.Time{}, c)
+}
+
+// startSessionAt is startSession with the session's auth_time (zero: now).
+func (s *Service) startSessionAt(ctx context.Context, u *users.User, amr []string, authTime time.Time, c Client) (*Result, error) {
+	meta := sessions.Meta{AMR: amr, AuthTime: authTime, IP: c.IP, UserAgent: c.UserAgent, ClientID: "gatehouse"}
 	var (
 		sess *sessions.Session
 		tok  sessions.Token

@@ -22,6 +22,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
+	"github.com/gatehouse-auth/gatehouse/internal/legacy"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -124,6 +125,9 @@ func newEnv(t testing.TB, opts ...option) *env {
 		t.Fatal(err)
 	}
 	cfg.Accounts = accounts.New(db, sm, e.hasher, limiter, al, log, e.clock.Now)
+	if cfg.Legacy, err = legacy.New(db, db, db, cfg.Accounts, al, log, legacy.Config{}, e.clock.Now); err != nil {
+		t.Fatal(err)
+	}
 	e.srv = httptest.NewServer(httpapi.New(cfg))
 	t.Cleanup(e.srv.Close)
 	return e

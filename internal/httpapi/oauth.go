@@ -142,6 +142,8 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	switch form.Get("grant_type") {
+	case grantTokenExchange:
+		return s.tokenExchange(w, r, form)
 	case "refresh_token":
 	case "":
 		return errorf(http.StatusBadRequest, codeInvalidRequest, "grant_type is required")
@@ -206,7 +208,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		"revocation_endpoint":                   iss + "/oauth/revoke",
 		"userinfo_endpoint":                     iss + "/oauth/userinfo",
 		"authorization_endpoint":                iss + "/oauth/authorize",
-		"grant_types_supported":                 []string{"refresh_token"},
+		"grant_types_supported":                 s.grantTypes(),
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{string(s.cfg.Keys.Config().Algorithm)},

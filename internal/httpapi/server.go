@@ -11,10 +11,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
+	"github.com/gatehouse-auth/gatehouse/internal/legacy"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
@@ -30,6 +33,9 @@ type Config struct {
 	Keys     *keys.Manager
 	// AccessKeys manages machine credentials (nil: the access-key routes answer 404).
 	AccessKeys *accesskeys.Service
+	// Legacy exchanges legacy issuers' tokens and administers those issuers (nil: the
+	// routes answer 404 and the token-exchange grant is unsupported).
+	Legacy *legacy.Service
 	// Ready reports whether the store answers (GET /readyz).
 	Ready func(ctx context.Context) error
 	// AdminKeyHash is SHA-256 of the management key.
@@ -68,6 +74,8 @@ type Server struct {
 	// patterns lists every registered route pattern, for the test that compares the routes
 	// with api/openapi.yaml.
 	patterns []string
+	// legacyExchanges counts token exchanges by outcome (nil without Config.Legacy).
+	legacyExchanges *prometheus.CounterVec
 }
 
 // SessionCookie is the name of the session cookie (DESIGN.md §1).
@@ -157,6 +165,15 @@ func (s *Server) routes() {
 		s.handle("GET /v1/admin/access-keys/{id}", s.admin(s.adminGetAccessKey))
 		s.handle("PATCH /v1/admin/access-keys/{id}", s.admin(s.adminUpdateAccessKey))
 		s.handle("DELETE /v1/admin/access-keys/{id}", s.admin(s.adminDeleteAccessKey))
+	}
+	if s.cfg.Legacy != nil {
+		s.legacyExchanges = newLegacyMetrics(s.cfg.Metrics.Registry())
+		s.handle("POST /v1/exchange", s.exchange)
+		s.handle("POST /v1/admin/legacy-issuers", s.admin(s.adminCreateLegacyIssuer))
+		s.handle("GET /v1/admin/legacy-issuers", s.admin(s.adminListLegacyIssuers))
+		s.handle("GET /v1/admin/legacy-issuers/{id}", s.admin(s.adminGetLegacyIssuer))
+		s.handle("PATCH /v1/admin/legacy-issuers/{id}", s.admin(s.adminUpdateLegacyIssuer))
+		s.handle("DELETE /v1/admin/legacy-issuers/{id}", s.admin(s.adminDeleteLegacyIssuer))
 	}
 	s.handle("GET /v1/admin/keys", s.admin(s.adminKeys))
 	s.handle("POST /v1/admin/keys/rotate", s.admin(s.adminRotateKeys))

@@ -1,0 +1,27 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse-auth/gatehouse/internal/legacy"
+	"github.com/gatehouse-auth/gatehouse/internal/users"
+)
+
+var _ legacy.Identities = (*DB)(nil)
+
+// UserByIdentity implements legacy.Identities.
+func (db *DB) UserByIdentity(ctx context.Context, issuer, subject string) (*users.User, error) {
+	u, err := scanUser(db.pool.QueryRow(ctx, "SELECT "+userColumns+" FROM users WHERE id = (SELECT user_id FROM user_identities WHERE issuer = $1 AND subject = $2)", issuer, subject))
+	if noRows(err) {
+		return nil, users.ErrNotFound
+	}
+	return u, unavailable(err)
+}
+
+// LinkIdentity implements legacy.Identities: an identity linked already stays as it is.
+func (db *DB) LinkIdentity(ctx context.Context, issuer, subject, userID string) error {
+	_, err := db.pool.Exec(ctx, "INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (issuer, subject) DO NOTHING",
+		issuer, subject, userID, time.Now())
+	return unavailable(err)
+}

@@ -18,6 +18,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
+	"github.com/gatehouse-auth/gatehouse/internal/onetime"
+	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -39,6 +41,8 @@ type storage interface {
 	audit.Store
 	keys.Store
 	accesskeys.Store
+	passkeys.Store
+	onetime.Store
 	store.Settings
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) ([]int, error)
@@ -83,6 +87,8 @@ type app struct {
 	buckets  ratelimit.Store
 	// accessKeys are the machine credentials.
 	accessKeys *accesskeys.Service
+	// passkeys is nil when the issuer makes no WebAuthn relying party (see Config.passkeys).
+	passkeys *passkeys.Service
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -179,6 +185,17 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		}
 		acc.WithPasswordPolicy(&password.Policy{Breached: pf}) // open for the life of the process
 	}
+	var pks *passkeys.Service
+	if pcfg, explicit, err := cfg.passkeys(); err == nil {
+		// Challenges live in the database's one-time codes: consumed atomically there, and
+		// shared by every instance.
+		if pks, err = passkeys.New(pcfg, db, db, al, now); err != nil {
+			db.Close()
+			return nil, err
+		}
+	} else if !explicit {
+		log.Warn("passkeys disabled: the issuer makes no valid WebAuthn relying party; set webauthn_rp_id and webauthn_origins", "err", err.Error())
+	}
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		accounts:   acc,
@@ -186,6 +203,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		redis:      rc,
 		buckets:    buckets,
 		accessKeys: accesskeys.New(db, now),
+		passkeys:   pks,
 	}, nil
 }
 

@@ -459,3 +459,37 @@ func TestConfig(t *testing.T) {
 		t.Fatalf("want three problems, got %v", err)
 	}
 }
+
+// TestConcurrentFinish: the same signed response sent many times at once signs in once.
+func TestConcurrentFinish(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, f *fixture) {
+		ctx := context.Background()
+		a := passkeystest.New(rpID, origin)
+		a.Step = 0 // a zero counter: only the challenge stops the copies
+		f.register(t, f.user.ID, a)
+		opts, _ := f.svc.BeginLogin(ctx, bind)
+		body := must(a.Get(opts))
+		results := make(chan error, 8)
+		start := make(chan struct{})
+		for range 8 {
+			go func() {
+				<-start
+				_, err := f.svc.FinishLogin(ctx, bind, body, passkeys.Client{})
+				results <- err
+			}()
+		}
+		close(start)
+		wins := 0
+		for range 8 {
+			switch err := <-results; {
+			case err == nil:
+				wins++
+			case !errors.Is(err, passkeys.ErrInvalid):
+				t.Errorf("FinishLogin: %v", err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d of 8 concurrent finishes succeeded, want exactly 1", wins)
+		}
+	})
+}

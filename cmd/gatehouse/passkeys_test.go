@@ -1,9 +1,16 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-auth/gatehouse/internal/passkeys/passkeystest"
 )
 
 func TestPasskeyConfig(t *testing.T) {
@@ -51,4 +58,61 @@ func TestPasskeyConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPasskeyEndToEnd runs the real server with its default relying party (the issuer
+// http://localhost:8080) and a software authenticator: sign up, register a passkey with the
+// access token, then sign in with the passkey alone.
+func TestPasskeyEndToEnd(t *testing.T) {
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), nil)
+	c := &http.Client{}
+	res, m := postJSON(t, c, s.url+"/v1/signup", map[string]string{"email": "e2e-pk@example.com", "password": "correct horse battery staple", "delivery": "token"})
+	if res.StatusCode != http.StatusCreated {
+		t.Fatalf("signup: %d %v", res.StatusCode, m)
+	}
+	auth := []string{"Authorization", "Bearer " + m["access_token"].(string)}
+	a := passkeystest.New("localhost", "http://localhost:8080")
+
+	opts := rawPost(t, c, s.url+"/v1/passkeys/register/begin", "{}", http.StatusOK, auth...)
+	cred, err := a.Create(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawPost(t, c, s.url+"/v1/passkeys/register/finish", string(cred), http.StatusCreated, auth...)
+
+	opts = rawPost(t, c, s.url+"/v1/login/passkey/begin", "", http.StatusOK)
+	cred, err = a.Get(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{"credential": json.RawMessage(cred), "delivery": "token"})
+	out := rawPost(t, c, s.url+"/v1/login/passkey/finish", string(body), http.StatusOK)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.Unmarshal(out, &tok)
+	res, m = get(t, c, s.url+"/v1/session", "Authorization", "Bearer "+tok.AccessToken)
+	sess, _ := m["session"].(map[string]any)
+	if res.StatusCode != http.StatusOK || fmt.Sprint(sess["amr"]) != "[hwk]" {
+		t.Fatalf("session of the passkey sign-in: %d %v", res.StatusCode, m)
+	}
+}
+
+func rawPost(t *testing.T, c *http.Client, u, body string, want int, hdr ...string) []byte {
+	t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		t.Fatalf("POST %s: %d, want %d: %s", u, res.StatusCode, want, b)
+	}
+	return b
 }

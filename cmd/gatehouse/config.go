@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 )
 
@@ -77,6 +78,11 @@ type Config struct {
 	// EventsRetention is how long audit events are kept (default 2160h, 90 days; also
 	// GATEHOUSE_EVENTS_RETENTION); "0s" keeps them for ever.
 	EventsRetention Duration `json:"events_retention"`
+
+	// WebAuthnRPID and WebAuthnOrigins are the passkey relying party (internal/passkeys);
+	// empty means the issuer's host and origin.
+	WebAuthnRPID    string   `json:"webauthn_rp_id"`
+	WebAuthnOrigins []string `json:"webauthn_origins"`
 
 	// KEK is the key-encryption key, base64 (32 bytes), from GATEHOUSE_KEK: several instances
 	// must share it. When empty, the file "kek" in the data directory is used (and created).
@@ -197,6 +203,10 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	if v := getenv("GATEHOUSE_TRUSTED_PROXIES"); v != "" {
 		cfg.TrustedProxies = strings.Split(v, ",")
 	}
+	set(&cfg.WebAuthnRPID, "GATEHOUSE_WEBAUTHN_RP_ID", "")
+	if v := getenv("GATEHOUSE_WEBAUTHN_ORIGINS"); v != "" {
+		cfg.WebAuthnOrigins = strings.Split(v, ",")
+	}
 	setInt := func(dst *int, env string) {
 		if v := getenv(env); v != "" {
 			n, err := strconv.Atoi(v)
@@ -240,6 +250,30 @@ func readConfigFile(path string, cfg *Config) error {
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
 	return nil
+}
+
+// passkeys is the WebAuthn relying party: webauthn_rp_id and webauthn_origins, each
+// defaulting to the issuer's host and origin. explicit reports whether either was set; when
+// neither was and the issuer makes no valid relying party (an http issuer other than
+// localhost under --insecure-dev: browsers offer WebAuthn only in secure contexts), serve
+// runs without passkeys rather than failing.
+func (c *Config) passkeys() (cfg passkeys.Config, explicit bool, err error) {
+	explicit = c.WebAuthnRPID != "" || len(c.WebAuthnOrigins) > 0
+	def, err := passkeys.DefaultConfig(c.Issuer)
+	if err != nil {
+		return cfg, explicit, err
+	}
+	cfg = def
+	if c.WebAuthnRPID != "" {
+		cfg.RPID = c.WebAuthnRPID
+	}
+	if len(c.WebAuthnOrigins) > 0 {
+		cfg.Origins = nil
+		for _, o := range c.WebAuthnOrigins {
+			cfg.Origins = append(cfg.Origins, strings.TrimSpace(o))
+		}
+	}
+	return cfg, explicit, cfg.Validate()
 }
 
 // signupLimit is the global sign-up bucket of signup_rate and signup_burst.
@@ -338,6 +372,9 @@ func (c *Config) Validate() error {
 		bad("signup_burst %d: want between 1 and 1000000", c.SignupBurst)
 	} else if err := c.signupLimit().Validate(); err != nil {
 		bad("signup_rate and signup_burst: %v", err)
+	}
+	if _, explicit, err := c.passkeys(); err != nil && explicit {
+		bad("%v", err)
 	}
 	c.trusted = nil
 	for _, p := range c.TrustedProxies {

@@ -87,6 +87,7 @@ func serve(ctx context.Context, e runEnv) error {
 		Keys:               a.keys,
 		AccessKeys:         a.accessKeys,
 		Legacy:             a.legacy,
+		Passkeys:           a.passkeys,
 		Ready:              newReadiness(a.db.Ready, time.Second, time.Now).Ready,
 		AdminKeyHash:       hash,
 		Proxies:            ratelimit.ProxyPolicy{Trusted: cfg.trusted},

@@ -19,6 +19,8 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/legacy"
+	"github.com/gatehouse-auth/gatehouse/internal/onetime"
+	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -43,6 +45,8 @@ type storage interface {
 	accesskeys.Store
 	legacy.Store
 	legacy.Identities
+	passkeys.Store
+	onetime.Store
 	store.Settings
 	Ping(ctx context.Context) error
 	// Ready reports whether the store accepts writes (GET /readyz).
@@ -98,6 +102,8 @@ type app struct {
 	accessKeys *accesskeys.Service
 	// legacy exchanges the tokens of legacy issuers (migration from another provider).
 	legacy *legacy.Service
+	// passkeys is nil when the issuer makes no WebAuthn relying party (see Config.passkeys).
+	passkeys *passkeys.Service
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -203,6 +209,17 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	var pks *passkeys.Service
+	if pcfg, explicit, err := cfg.passkeys(); err == nil {
+		// Challenges live in the database's one-time codes: consumed atomically there, and
+		// shared by every instance.
+		if pks, err = passkeys.New(pcfg, db, db, al, now); err != nil {
+			db.Close()
+			return nil, err
+		}
+	} else if !explicit {
+		log.Warn("passkeys disabled: the issuer makes no valid WebAuthn relying party; set webauthn_rp_id and webauthn_origins", "err", err.Error())
+	}
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		retention:  retention,
@@ -212,6 +229,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		redis:      rc,
 		buckets:    buckets,
 		accessKeys: accesskeys.New(db, now),
+		passkeys:   pks,
 	}, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/legacy"
+	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
@@ -36,6 +37,8 @@ type Config struct {
 	// Legacy exchanges legacy issuers' tokens and administers those issuers (nil: the
 	// routes answer 404 and the token-exchange grant is unsupported).
 	Legacy *legacy.Service
+	// Passkeys runs WebAuthn ceremonies (nil: the passkey routes answer 404).
+	Passkeys *passkeys.Service
 	// Ready reports whether the store answers (GET /readyz).
 	Ready func(ctx context.Context) error
 	// AdminKeyHash is SHA-256 of the management key.
@@ -147,6 +150,14 @@ func (s *Server) routes() {
 	s.handle("POST /v1/logout", s.logout)
 	s.handle("GET /v1/sessions", s.listSessions)
 	s.handle("DELETE /v1/sessions/{id}", s.deleteSession)
+
+	s.handle("POST /v1/passkeys/register/begin", s.passkeyRegisterBegin)
+	s.handle("POST /v1/passkeys/register/finish", s.passkeyRegisterFinish)
+	s.handle("GET /v1/passkeys", s.listPasskeys)
+	s.handle("PATCH /v1/passkeys/{id}", s.renamePasskey)
+	s.handle("DELETE /v1/passkeys/{id}", s.deletePasskey)
+	s.handle("POST /v1/login/passkey/begin", s.passkeyLoginBegin)
+	s.handle("POST /v1/login/passkey/finish", s.passkeyLoginFinish)
 
 	s.handle("POST /v1/admin/users", s.admin(s.adminCreateUser))
 	s.handle("GET /v1/admin/users", s.admin(s.adminListUsers))

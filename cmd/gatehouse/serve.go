@@ -80,20 +80,21 @@ func serve(ctx context.Context, e runEnv) error {
 	)
 	metrics := httpapi.NewMetrics(reg)
 	api := httpapi.New(httpapi.Config{
-		Accounts:           a.accounts,
-		Sessions:           a.sessions,
-		Audit:              a.audit,
-		Tokens:             a.tokens,
-		Keys:               a.keys,
-		AccessKeys:         a.accessKeys,
-		Ready:              newReadiness(a.db.Ready, time.Second, time.Now).Ready,
-		AdminKeyHash:       hash,
-		Proxies:            ratelimit.ProxyPolicy{Trusted: cfg.trusted},
-		Buckets:            a.buckets,
-		InsecureDevCookies: cfg.InsecureDev,
-		Metrics:            metrics,
-		MetricsElsewhere:   cfg.MetricsAddr != "",
-		Logger:             log,
+		Accounts:            a.accounts,
+		Sessions:            a.sessions,
+		Audit:               a.audit,
+		Tokens:              a.tokens,
+		Keys:                a.keys,
+		AccessKeys:          a.accessKeys,
+		UserAccessKeyScopes: cfg.UserAccessKeyScopes,
+		Ready:               newReadiness(a.db.Ready, time.Second, time.Now).Ready,
+		AdminKeyHash:        hash,
+		Proxies:             ratelimit.ProxyPolicy{Trusted: cfg.trusted},
+		Buckets:             a.buckets,
+		InsecureDevCookies:  cfg.InsecureDev,
+		Metrics:             metrics,
+		MetricsElsewhere:    cfg.MetricsAddr != "",
+		Logger:              log,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

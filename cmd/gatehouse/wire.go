@@ -193,6 +193,8 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if cfg.EventsRetention > 0 {
 		retention = audit.NewRetention(db, time.Duration(cfg.EventsRetention), audit.RetentionBatch, now)
 	}
+	ak := accesskeys.New(db, accesskeys.OwnersFrom(db), now)
+	ts.WithClients(ak.ClientLookup)
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		retention:  retention,
@@ -200,7 +202,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		limiter:    limiter,
 		redis:      rc,
 		buckets:    buckets,
-		accessKeys: accesskeys.New(db, now),
+		accessKeys: ak,
 	}, nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/clock"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 )
 
 // memStore is a hand-written in-memory Store for the domain rules; the SQL stores run the
@@ -22,6 +23,7 @@ type memStore struct {
 	byID    map[string]*Key
 	lookups int
 	touches int
+	revoked []sessions.Revocation // entries DeleteAccessKey recorded
 }
 
 func newMemStore() *memStore { return &memStore{byID: map[string]*Key{}} }
@@ -91,15 +93,24 @@ func (m *memStore) TouchAccessKey(_ context.Context, id string, at time.Time) er
 	}
 	return nil
 }
-func (m *memStore) DeleteAccessKey(_ context.Context, id string) error {
+func (m *memStore) DeleteAccessKey(_ context.Context, id string, rev sessions.Revocation) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.byID[id]; !ok {
 		return ErrNotFound
 	}
 	delete(m.byID, id)
+	m.revoked = append(m.revoked, rev)
 	return nil
 }
+
+// owners is a fake user directory: enabled[id] for each existing user; errs fails the lookup.
+type owners struct {
+	enabled map[string]bool
+	err     error
+}
+
+func (o *owners) check(_ context.Context, id string) (bool, error) { return o.enabled[id], o.err }
 
 func TestGenerateAndParse(t *testing.T) {
 	id := secret.NewID()
@@ -151,7 +162,51 @@ func newService(t *testing.T) (*Service, *memStore, *clock.Fake) {
 	t.Helper()
 	st := newMemStore()
 	clk := clock.NewFake(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
-	return New(st, clk.Now), st, clk
+	return New(st, (&owners{}).check, clk.Now), st, clk
+}
+
+// TestOwnerGate: a key with an owner authenticates only while the owner exists and is
+// enabled; a failing user lookup is a store failure (not ErrInvalid), so callers fail closed.
+func TestOwnerGate(t *testing.T) {
+	ctx := context.Background()
+	st := newMemStore()
+	clk := clock.NewFake(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
+	dir := &owners{enabled: map[string]bool{"u1": true}}
+	s := New(st, dir.check, clk.Now)
+	k, key, err := s.Create(ctx, Spec{Name: "svc", Scopes: []string{"a"}, UserID: "u1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, key, k.ID); err != nil {
+		t.Fatalf("enabled owner: %v", err)
+	}
+	if _, err := s.LiveByID(ctx, k.ID); err != nil {
+		t.Fatalf("LiveByID, enabled owner: %v", err)
+	}
+	dir.enabled["u1"] = false
+	if _, err := s.Authenticate(ctx, key, k.ID); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("disabled owner: %v, want ErrInvalid", err)
+	}
+	if _, err := s.LiveByID(ctx, k.ID); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("LiveByID, disabled owner: %v", err)
+	}
+	delete(dir.enabled, "u1")
+	if _, err := s.Authenticate(ctx, key, k.ID); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("deleted owner: %v, want ErrInvalid", err)
+	}
+	dir.err = errors.New("users table unreachable")
+	if _, err := s.Authenticate(ctx, key, k.ID); err == nil || errors.Is(err, ErrInvalid) {
+		t.Fatalf("owner lookup failure: %v, want the store error", err)
+	}
+	// Without an owner check, an owned key never authenticates.
+	bare := New(st, nil, clk.Now)
+	if _, err := bare.Authenticate(ctx, key, k.ID); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("no owner check: %v", err)
+	}
+	ids, err := s.OwnedIDs(ctx, "u1")
+	if err != nil || !slices.Equal(ids, []string{k.ID}) {
+		t.Fatalf("OwnedIDs = %v, %v", ids, err)
+	}
 }
 
 func TestCreateAndAuthenticate(t *testing.T) {
@@ -298,7 +353,7 @@ func TestNarrow(t *testing.T) {
 
 func TestUpdateAndDelete(t *testing.T) {
 	ctx := context.Background()
-	s, _, clk := newService(t)
+	s, st, clk := newService(t)
 	k, key, _ := s.Create(ctx, Spec{Name: "a", Scopes: []string{"x"}, ExpiresAt: clk.Now().Add(time.Minute)})
 	clk.Add(2 * time.Minute) // the old expiry is now past; a rename must not trip over it
 	name := "renamed"
@@ -317,8 +372,13 @@ func TestUpdateAndDelete(t *testing.T) {
 	if _, err := s.Authenticate(ctx, key, ""); err != nil {
 		t.Fatalf("after clearing the expiry: %v", err)
 	}
-	if _, err := s.Delete(ctx, k.ID); err != nil {
+	until := clk.Now().Add(15 * time.Minute)
+	if _, err := s.Delete(ctx, k.ID, until); err != nil {
 		t.Fatal(err)
+	}
+	want := []sessions.Revocation{{ClientID: k.ID, Until: until}}
+	if !slices.EqualFunc(st.revoked, want, func(a, b sessions.Revocation) bool { return a == b }) {
+		t.Fatalf("revocations written with the delete: %+v, want %+v", st.revoked, want)
 	}
 	if _, err := s.Authenticate(ctx, key, ""); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("deleted key: %v", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 )
 
 var _ accesskeys.Store = (*DB)(nil)
@@ -114,8 +115,11 @@ func (db *DB) TouchAccessKey(ctx context.Context, id string, at time.Time) error
 	return affected(tag, err, accesskeys.ErrNotFound)
 }
 
-// DeleteAccessKey implements accesskeys.Store.
-func (db *DB) DeleteAccessKey(ctx context.Context, id string) error {
-	tag, err := db.pool.Exec(ctx, "DELETE FROM access_keys WHERE id = $1", id)
+// DeleteAccessKey implements accesskeys.Store: the key and the revocation entry for the
+// tokens minted from it, in one statement (so atomically).
+func (db *DB) DeleteAccessKey(ctx context.Context, id string, rev sessions.Revocation) error {
+	tag, err := db.pool.Exec(ctx, `WITH d AS (DELETE FROM access_keys WHERE id = $1 RETURNING id)
+		INSERT INTO revocations (client_id, issued_before, user_id, until) SELECT id, $2, $3, $4 FROM d`,
+		id, nullTime(rev.IssuedBefore), rev.UserID, rev.Until)
 	return affected(tag, err, accesskeys.ErrNotFound)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 )
 
 var _ accesskeys.Store = (*DB)(nil)
@@ -100,8 +101,20 @@ func (db *DB) TouchAccessKey(ctx context.Context, id string, at time.Time) error
 	return affected(res, err, accesskeys.ErrNotFound)
 }
 
-// DeleteAccessKey implements accesskeys.Store.
-func (db *DB) DeleteAccessKey(ctx context.Context, id string) error {
-	res, err := db.exec(ctx, "DELETE FROM access_keys WHERE id = ?", id)
-	return affected(res, err, accesskeys.ErrNotFound)
+// DeleteAccessKey implements accesskeys.Store: the key and, in the same transaction, the
+// revocation entry for the tokens minted from it.
+func (db *DB) DeleteAccessKey(ctx context.Context, id string, rev sessions.Revocation) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, "DELETE FROM access_keys WHERE id = ?", id)
+	if err := affected(res, err, accesskeys.ErrNotFound); err != nil {
+		return err
+	}
+	if err := insertClientRevocations(ctx, tx, []sessions.Revocation{rev}); err != nil {
+		return err
+	}
+	return unavailable(tx.Commit())
 }

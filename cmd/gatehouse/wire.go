@@ -193,7 +193,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if cfg.EventsRetention > 0 {
 		retention = audit.NewRetention(db, time.Duration(cfg.EventsRetention), audit.RetentionBatch, now)
 	}
-	ak := accesskeys.New(db, accesskeys.OwnersFrom(db), now)
+	ak := accesskeys.New(db, now)
 	ts.WithClients(ak.ClientLookup)
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,

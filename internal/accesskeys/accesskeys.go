@@ -23,7 +23,6 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
-	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
 
 // Errors of the package. ErrInvalid covers every key that does not authenticate (malformed,
@@ -55,6 +54,9 @@ type Key struct {
 	LastUsedAt time.Time // zero: never used; written at most once a minute
 	CreatedBy  string    // "admin", or the id of the user who made it
 	Imported   bool
+	// OwnerDisabled is read with the key (AccessKeyByHash, AccessKeyByID), in the same
+	// statement: the owner is disabled. A deleted owner's keys are deleted with it.
+	OwnerDisabled bool
 }
 
 // Expired reports whether k has expired at now.
@@ -83,62 +85,31 @@ type Store interface {
 	DeleteAccessKey(ctx context.Context, id string, rev sessions.Revocation) error
 }
 
-// OwnerEnabled reports whether the user userID exists and is enabled (false, nil when the
-// user is gone or disabled); an error is a store failure.
-type OwnerEnabled func(ctx context.Context, userID string) (bool, error)
-
-// UserLookup finds users (users.Store).
-type UserLookup interface {
-	UserByID(ctx context.Context, id string) (*users.User, error)
-}
-
-// OwnersFrom is the OwnerEnabled check over a user store.
-func OwnersFrom(u UserLookup) OwnerEnabled {
-	return func(ctx context.Context, id string) (bool, error) {
-		usr, err := u.UserByID(ctx, id)
-		if errors.Is(err, users.ErrNotFound) {
-			return false, nil
-		}
-		if err != nil {
-			return false, err
-		}
-		return !usr.Disabled, nil
-	}
-}
+// A Store's AccessKeyByHash and AccessKeyByID fill Key.OwnerDisabled from the owner's row in
+// the statement that reads the key, so that checking the owner costs no second read.
 
 // Service creates, imports, authenticates and manages access keys.
 type Service struct {
-	store  Store
-	owners OwnerEnabled
-	now    func() time.Time
+	store Store
+	now   func() time.Time
 	// touchEvery is how stale LastUsedAt may get before a use writes it.
 	touchEvery time.Duration
 }
 
-// New returns a Service over store. owners is asked, on every use of a key that has an
-// owner, whether that owner may still act: a key dies with its owner's account.
-func New(store Store, owners OwnerEnabled, now func() time.Time) *Service {
-	return &Service{store: store, owners: owners, now: now, touchEvery: time.Minute}
+// New returns a Service over store.
+func New(store Store, now func() time.Time) *Service {
+	return &Service{store: store, now: now, touchEvery: time.Minute}
 }
 
-// Live checks that a key is usable at now: not expired, and its owner (if any) enabled.
-// Every refusal wraps ErrInvalid; a store failure is returned as is.
-func (s *Service) Live(ctx context.Context, k *Key) error {
+// Live checks that a key as read from the store is usable now: not expired, and its owner
+// (if any) enabled — a key dies with its owner's account (a deleted owner's keys are deleted
+// with it). Every refusal wraps ErrInvalid.
+func (s *Service) Live(k *Key) error {
 	if k.Expired(s.now()) {
 		return fmt.Errorf("%w: expired", ErrInvalid)
 	}
-	if k.UserID == "" {
-		return nil
-	}
-	if s.owners == nil {
-		return fmt.Errorf("%w: owner cannot be checked", ErrInvalid)
-	}
-	ok, err := s.owners(ctx, k.UserID)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%w: owner disabled or deleted", ErrInvalid)
+	if k.UserID != "" && k.OwnerDisabled {
+		return fmt.Errorf("%w: owner disabled", ErrInvalid)
 	}
 	return nil
 }
@@ -153,7 +124,7 @@ func (s *Service) LiveByID(ctx context.Context, id string) (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Live(ctx, k); err != nil {
+	if err := s.Live(k); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -333,7 +304,7 @@ func (s *Service) Authenticate(ctx context.Context, key, clientID string) (*Key,
 	if clientID != "" && clientID != k.ID {
 		return nil, fmt.Errorf("%w: key does not belong to the client id given", ErrInvalid)
 	}
-	if err := s.Live(ctx, k); err != nil {
+	if err := s.Live(k); err != nil {
 		return nil, err
 	}
 	now := s.now()

@@ -24,6 +24,10 @@ type memStore struct {
 	lookups int
 	touches int
 	revoked []sessions.Revocation // entries DeleteAccessKey recorded
+	// disabled marks owners as disabled: reads fill Key.OwnerDisabled from it, as the SQL
+	// stores do from the users table.
+	disabled map[string]bool
+	err      error // every read fails with it when set
 }
 
 func newMemStore() *memStore { return &memStore{byID: map[string]*Key{}} }
@@ -44,9 +48,13 @@ func (m *memStore) AccessKeyByHash(_ context.Context, h []byte) (*Key, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.lookups++
+	if m.err != nil {
+		return nil, m.err
+	}
 	for _, o := range m.byID {
 		if string(o.Hash) == string(h) {
 			c := *o
+			c.OwnerDisabled = m.disabled[c.UserID]
 			return &c, nil
 		}
 	}
@@ -55,8 +63,12 @@ func (m *memStore) AccessKeyByHash(_ context.Context, h []byte) (*Key, error) {
 func (m *memStore) AccessKeyByID(_ context.Context, id string) (*Key, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.err != nil {
+		return nil, m.err
+	}
 	if o, ok := m.byID[id]; ok {
 		c := *o
+		c.OwnerDisabled = m.disabled[c.UserID]
 		return &c, nil
 	}
 	return nil, ErrNotFound
@@ -103,14 +115,6 @@ func (m *memStore) DeleteAccessKey(_ context.Context, id string, rev sessions.Re
 	m.revoked = append(m.revoked, rev)
 	return nil
 }
-
-// owners is a fake user directory: enabled[id] for each existing user; errs fails the lookup.
-type owners struct {
-	enabled map[string]bool
-	err     error
-}
-
-func (o *owners) check(_ context.Context, id string) (bool, error) { return o.enabled[id], o.err }
 
 func TestGenerateAndParse(t *testing.T) {
 	id := secret.NewID()
@@ -162,17 +166,16 @@ func newService(t *testing.T) (*Service, *memStore, *clock.Fake) {
 	t.Helper()
 	st := newMemStore()
 	clk := clock.NewFake(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
-	return New(st, (&owners{}).check, clk.Now), st, clk
+	return New(st, clk.Now), st, clk
 }
 
-// TestOwnerGate: a key with an owner authenticates only while the owner exists and is
-// enabled; a failing user lookup is a store failure (not ErrInvalid), so callers fail closed.
+// TestOwnerGate: a key with an owner authenticates only while the owner is enabled (the
+// store reads the owner's flag with the key); a failing read is a store failure, not
+// ErrInvalid, so callers fail closed.
 func TestOwnerGate(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore()
-	clk := clock.NewFake(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
-	dir := &owners{enabled: map[string]bool{"u1": true}}
-	s := New(st, dir.check, clk.Now)
+	s, st, _ := newService(t)
+	st.disabled = map[string]bool{}
 	k, key, err := s.Create(ctx, Spec{Name: "svc", Scopes: []string{"a"}, UserID: "u1"})
 	if err != nil {
 		t.Fatal(err)
@@ -183,26 +186,28 @@ func TestOwnerGate(t *testing.T) {
 	if _, err := s.LiveByID(ctx, k.ID); err != nil {
 		t.Fatalf("LiveByID, enabled owner: %v", err)
 	}
-	dir.enabled["u1"] = false
+	st.disabled["u1"] = true
 	if _, err := s.Authenticate(ctx, key, k.ID); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("disabled owner: %v, want ErrInvalid", err)
 	}
 	if _, err := s.LiveByID(ctx, k.ID); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("LiveByID, disabled owner: %v", err)
 	}
-	delete(dir.enabled, "u1")
-	if _, err := s.Authenticate(ctx, key, k.ID); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("deleted owner: %v, want ErrInvalid", err)
+	if sub, live, err := s.ClientLookup(ctx, k.ID); live || err != nil || sub != "" {
+		t.Fatalf("ClientLookup, disabled owner = %q %v %v", sub, live, err)
 	}
-	dir.err = errors.New("users table unreachable")
+	st.disabled["u1"] = false
+	if sub, live, err := s.ClientLookup(ctx, k.ID); !live || err != nil || sub != "u1" {
+		t.Fatalf("ClientLookup, enabled owner = %q %v %v", sub, live, err)
+	}
+	st.err = errors.New("store unreachable")
 	if _, err := s.Authenticate(ctx, key, k.ID); err == nil || errors.Is(err, ErrInvalid) {
-		t.Fatalf("owner lookup failure: %v, want the store error", err)
+		t.Fatalf("store failure: %v, want the store error", err)
 	}
-	// Without an owner check, an owned key never authenticates.
-	bare := New(st, nil, clk.Now)
-	if _, err := bare.Authenticate(ctx, key, k.ID); !errors.Is(err, ErrInvalid) {
-		t.Fatalf("no owner check: %v", err)
+	if _, _, err := s.ClientLookup(ctx, k.ID); err == nil {
+		t.Fatal("ClientLookup hid a store failure")
 	}
+	st.err = nil
 	ids, err := s.OwnedIDs(ctx, "u1")
 	if err != nil || !slices.Equal(ids, []string{k.ID}) {
 		t.Fatalf("OwnedIDs = %v, %v", ids, err)

@@ -103,7 +103,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 		t.Fatal(err)
 	}
 	e.keys = km
-	ak := accesskeys.New(db, accesskeys.OwnersFrom(db), e.clock.Now)
+	ak := accesskeys.New(db, e.clock.Now)
 	e.tokens = tokens.New(km, km, sm, sm, tokens.Config{Issuer: testIssuer}, e.clock.Now).WithClients(ak.ClientLookup)
 	policy := ratelimit.DefaultPolicy()
 	cfg := httpapi.Config{

@@ -29,6 +29,7 @@ func RunAccessKeys(t *testing.T, newStore func(t *testing.T) AccessKeyStore) {
 	t.Run("AccessKeysOwnerCascade", func(t *testing.T) { testAccessKeysCascade(t, newStore(t)) })
 	t.Run("ClientRevocations", func(t *testing.T) { testClientRevocations(t, newStore(t)) })
 	t.Run("EventClientID", func(t *testing.T) { testEventClientID(t, newStore(t)) })
+	t.Run("OwnerDisabledIsRead", func(t *testing.T) { testOwnerDisabledIsRead(t, newStore(t)) })
 }
 
 func mustKey(t *testing.T, s AccessKeyStore, k *accesskeys.Key) *accesskeys.Key {
@@ -191,6 +192,43 @@ func testClientRevocations(t *testing.T, s AccessKeyStore) {
 	if list[0].ClientID != "key-a" || !list[0].IssuedBefore.Equal(before) || list[1].ClientID != "key-b" || !list[1].IssuedBefore.IsZero() ||
 		list[0].SessionID != "" || list[0].TokenID != "" {
 		t.Fatalf("entries read back: %+v", list)
+	}
+}
+
+// testOwnerDisabledIsRead: reading a key by hash or id reports whether its owner is disabled
+// (in the same statement), which is how Authenticate refuses a disabled owner's key.
+func testOwnerDisabledIsRead(t *testing.T, s AccessKeyStore) {
+	ctx := context.Background()
+	owner := &users.User{ID: secret.NewID(), Email: "flag@example.com", CreatedAt: base, UpdatedAt: base}
+	if err := s.CreateUser(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	owned := mustKey(t, s, &accesskeys.Key{ID: secret.NewID(), Name: "o", Hash: accesskeys.HashKey("owned-flag"), UserID: owner.ID, CreatedAt: base, UpdatedAt: base, CreatedBy: "admin"})
+	solo := mustKey(t, s, &accesskeys.Key{ID: secret.NewID(), Name: "s", Hash: accesskeys.HashKey("solo-flag"), CreatedAt: base, UpdatedAt: base, CreatedBy: "admin"})
+	read := func(k *accesskeys.Key) (byHash, byID bool) {
+		t.Helper()
+		a, err := s.AccessKeyByHash(ctx, k.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.AccessKeyByID(ctx, k.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.OwnerDisabled, b.OwnerDisabled
+	}
+	if h, i := read(owned); h || i {
+		t.Fatal("an enabled owner reads as disabled")
+	}
+	owner.Disabled = true
+	if err := s.UpdateUser(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	if h, i := read(owned); !h || !i {
+		t.Fatalf("a disabled owner reads as enabled (by hash %v, by id %v)", h, i)
+	}
+	if h, i := read(solo); h || i {
+		t.Fatal("a key without owner reads as owner-disabled")
 	}
 }
 

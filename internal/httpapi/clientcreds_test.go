@@ -123,6 +123,16 @@ func TestClientCredentials(t *testing.T) {
 	e.do("GET", "/v1/session", nil, withBearer(tok)...).wantStatus(t, 401)
 	e.do("GET", "/v1/access-keys", nil, withBearer(tok)...).wantStatus(t, 401)
 
+	// RFC 7009 revokes one client token.
+	one := e.exchange(url.Values{}, basic(id, key)...).json(t)["access_token"].(string)
+	e.form("/oauth/revoke", url.Values{"token": {one}, "client_id": {"gatehouse"}}).wantStatus(t, 200)
+	if in := e.introspect(one, adminKey); in["active"] != false {
+		t.Fatalf("a client token revoked by RFC 7009: %v", in)
+	}
+	if in := e.introspect(tok, adminKey); in["active"] != true {
+		t.Fatalf("revoking one token revoked another: %v", in)
+	}
+
 	// A key without owner acts as itself.
 	solo, soloKey := e.newKey(map[string]any{"name": "cron", "scopes": []string{"jobs"}})
 	sm := e.exchange(url.Values{}, basic(solo, soloKey)...).json(t)

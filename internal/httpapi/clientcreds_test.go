@@ -74,6 +74,10 @@ func TestClientCredentials(t *testing.T) {
 	owner := e.do("POST", "/v1/admin/users", map[string]any{"email": "svc@example.com"}, asAdmin()...).json(t)["id"].(string)
 	id, key := e.newKey(map[string]any{"name": "billing", "scopes": []string{"orders:read", "orders:write"}, "user_id": owner})
 
+	disc := string(e.do("GET", "/.well-known/openid-configuration", nil).body)
+	if !strings.Contains(disc, `"client_credentials"`) || !strings.Contains(disc, `"client_secret_post"`) {
+		t.Fatalf("discovery does not announce the grant: %s", disc)
+	}
 	r := e.exchange(url.Values{}, basic(id, key)...)
 	r.wantStatus(t, http.StatusOK)
 	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {

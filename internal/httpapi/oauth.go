@@ -215,7 +215,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		"id_token_signing_alg_values_supported": []string{string(s.cfg.Keys.Config().Algorithm)},
 		"token_endpoint_auth_methods_supported": []string{"none", "client_secret_basic", "client_secret_post"},
 		"scopes_supported":                      []string{"openid", "email"},
-		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "email", "email_verified"},
+		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "jti", "auth_time", "nonce", "amr", "sid", "client_id", "scope", "email", "email_verified"},
 	})
 	return nil
 }

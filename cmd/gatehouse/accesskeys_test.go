@@ -214,3 +214,49 @@ func TestOrdersExampleOnAnAccessKey(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestUserDisableCommandEndsKeyTokens: `gatehouse user disable` (another process than the
+// server) ends the tokens minted from the user's access keys at a resource server too.
+func TestUserDisableCommandEndsKeyTokens(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	issuer := "http://" + addr
+	admin := strings.Repeat("m", 40)
+	startServer(t, dir, map[string]string{"GATEHOUSE_ADMIN_KEY": admin}, "--issuer", issuer, "--addr", addr)
+	asAdmin := []string{"Authorization", "Bearer " + admin}
+	_, u := postJSON(t, http.DefaultClient, issuer+"/v1/admin/users", map[string]any{"email": "owner@example.com"}, asAdmin...)
+	res, k := postJSON(t, http.DefaultClient, issuer+"/v1/admin/access-keys", map[string]any{"name": "svc", "scopes": []string{"a"}, "user_id": u["id"]}, asAdmin...)
+	if res.StatusCode != 201 {
+		t.Fatalf("create key: %d %v", res.StatusCode, k)
+	}
+	_, rs := postJSON(t, http.DefaultClient, issuer+"/v1/admin/access-keys", map[string]any{"name": "rs", "scopes": []string{"gatehouse:revocations"}}, asAdmin...)
+	ctx := context.Background()
+	tok, err := (&clientcredentials.Config{ClientID: k["id"].(string), ClientSecret: k["key"].(string), TokenURL: issuer + "/oauth/token"}).Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.New(ctx, issuer, verify.WithAudience("gatehouse"), verify.WithCredentials(rs["key"].(string)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if _, err := v.Verify(ctx, tok.AccessToken); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := run(ctx, runEnv{args: []string{"user", "disable", "--data-dir", dir, "owner@example.com"}, getenv: func(string) string { return "" },
+		stdin: strings.NewReader(""), stdout: &out, stderr: io.Discard}); err != nil || !strings.Contains(out.String(), "1 access keys") {
+		t.Fatalf("user disable: %v %q", err, out.String())
+	}
+	// The server reads the CLI's entries from the log within 250 ms and streams them.
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if _, err := v.Verify(ctx, tok.AccessToken); errors.Is(err, verify.ErrRevoked) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a token of a key whose owner was disabled from the CLI is still accepted")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

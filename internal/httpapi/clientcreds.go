@@ -22,7 +22,10 @@ const (
 	ScopeRevocations = "gatehouse:revocations"
 )
 
-const codeInvalidScope = "invalid_scope" // RFC 6749 §5.2
+// codeInvalidScope is RFC 6749 §5.2's answer to a scope beyond the key's (API: never rename).
+const (
+	codeInvalidScope = "invalid_scope"
+)
 
 // keyFailureLimit bounds wrong access keys per client address, on every path that takes
 // one (the token endpoint, introspection, the revocation feed). A service with a right key

@@ -14,9 +14,10 @@ func Example() {
 	ctx := context.Background()
 	v, err := verify.New(ctx, "http://localhost:8080",
 		verify.WithAudience("gatehouse"),
-		// Follow the revocation feed (management key or resource-server credential) so that
-		// a logout anywhere ends access here within a second; fail closed if it goes silent.
-		verify.WithRevocationFeed("<credential>"),
+		// Follow the revocation feed with an access key scoped gatehouse:revocations (never
+		// the management key), so that a logout, a deleted key or a disabled user anywhere
+		// ends access here within a second; fail closed if the feed goes silent.
+		verify.WithCredentials("<gh_ak_… access key>"),
 	)
 	if err != nil {
 		log.Fatal(err)

@@ -24,10 +24,21 @@ const (
 	FailOpen
 )
 
+// WithCredentials is how the Verifier authenticates to the issuer: an access key (made with
+// POST /v1/admin/access-keys, or by a user at /v1/access-keys) with the scope
+// gatehouse:revocations, to follow the revocation feed, and gatehouse:introspect, if
+// VerifySession is used. No resource server needs the management key. It turns the
+// revocation feed on, as WithRevocationFeed does.
+func WithCredentials(accessKey string) Option {
+	return func(o *options) { o.feedCred = accessKey }
+}
+
 // WithRevocationFeed makes the Verifier follow the issuer's revocation feed
 // (/v1/revocations/stream, falling back to polling /v1/revocations) with credential as a
-// bearer token, and reject tokens whose session (sid) or id (jti) was revoked. Without it,
-// a revoked token stays valid until it expires.
+// bearer token (an access key with the scope gatehouse:revocations, or the management key),
+// and reject tokens whose session (sid) or id (jti) was revoked, or that were minted from an
+// access key since deleted or whose owner was disabled (client_id). Without it, a revoked
+// token stays valid until it expires.
 func WithRevocationFeed(credential string) Option {
 	return func(o *options) { o.feedCred = credential }
 }
@@ -47,14 +58,23 @@ type feed struct {
 
 	mu          sync.RWMutex
 	sids, jtis  map[string]time.Time // value: until
+	clients     map[string]clientEntry
 	cursor      string
 	lastContact time.Time
+}
+
+// clientEntry merges the entries of one access key: its tokens issued before `before`
+// (Unix seconds; 0: all of them) are revoked until `until`.
+type clientEntry struct {
+	before int64
+	until  time.Time
 }
 
 func newFeed(issuer string, o options) *feed {
 	ctx, cancel := context.WithCancel(context.Background())
 	// Until first contact the feed counts as fresh from now: New just reached the issuer.
-	return &feed{base: issuer, opt: o, ctx: ctx, cancel: cancel, sids: map[string]time.Time{}, jtis: map[string]time.Time{}, lastContact: o.now()}
+	return &feed{base: issuer, opt: o, ctx: ctx, cancel: cancel, sids: map[string]time.Time{}, jtis: map[string]time.Time{},
+		clients: map[string]clientEntry{}, lastContact: o.now()}
 }
 
 func (f *feed) stop() { f.cancel() }
@@ -69,16 +89,22 @@ func (f *feed) check(c *Claims, now time.Time) error {
 	if until, ok := f.jtis[c.ID]; ok && c.ID != "" && now.Before(until) {
 		return ErrRevoked
 	}
+	if e, ok := f.clients[c.ClientID]; ok && c.ClientID != "" && now.Before(e.until) && (e.before == 0 || c.IssuedAt.Unix() < e.before) {
+		return ErrRevoked
+	}
 	if f.opt.feedPolicy == FailClosed && now.Sub(f.lastContact) > f.opt.staleAfter {
 		return ErrFeedStale
 	}
 	return nil
 }
 
+// entry is one entry of the feed. sub is informational and revokes nothing by itself.
 type entry struct {
-	SID   string `json:"sid"`
-	JTI   string `json:"jti"`
-	Until int64  `json:"until"`
+	SID          string `json:"sid"`
+	JTI          string `json:"jti"`
+	ClientID     string `json:"client_id"`
+	IssuedBefore int64  `json:"issued_before"`
+	Until        int64  `json:"until"`
 }
 
 func (f *feed) add(e entry, cursor string) {
@@ -90,6 +116,18 @@ func (f *feed) add(e entry, cursor string) {
 	}
 	if e.JTI != "" {
 		f.jtis[e.JTI] = until
+	}
+	if e.ClientID != "" {
+		// Entries for one key come with growing issued_before and until: keep the largest
+		// of each (0, "every token", being the largest), which is their union.
+		c, seen := f.clients[e.ClientID]
+		if !seen || e.IssuedBefore == 0 || (c.before != 0 && e.IssuedBefore > c.before) {
+			c.before = e.IssuedBefore
+		}
+		if until.After(c.until) {
+			c.until = until
+		}
+		f.clients[e.ClientID] = c
 	}
 	if cursor != "" {
 		f.cursor = cursor
@@ -110,6 +148,11 @@ func (f *feed) contact() {
 	for k, u := range f.jtis {
 		if now.After(u) {
 			delete(f.jtis, k)
+		}
+	}
+	for k, c := range f.clients {
+		if now.After(c.until) {
+			delete(f.clients, k)
 		}
 	}
 	f.mu.Unlock()

@@ -417,3 +417,46 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestClientEntries: a client_id entry revokes the tokens minted from that access key —
+// all of them without issued_before, only those issued before it otherwise — and nothing
+// else; a sub alone revokes nothing (it is information).
+func TestClientEntries(t *testing.T) {
+	is := newIssuer(t)
+	is.streamDown.Store(true)
+	c := &clock{t: time.Now()}
+	now := c.Now()
+	until := now.Add(time.Hour).Unix()
+	is.page.Store(fmt.Sprintf(`{"entries":[{"client_id":"key-deleted","sub":"key-deleted","until":%d},
+		{"client_id":"key-owner-off","issued_before":%d,"sub":"owner","until":%d},
+		{"sub":"user1","until":%d}],"cursor":"3"}`, until, now.Unix(), until, until))
+	v := newVerifier(t, is, c, verify.WithCredentials("feed-cred"))
+	<-is.polls
+	<-is.polls // the first page has been applied
+	clientToken := func(client string, iat time.Time) string {
+		cl := is.claims(iat)
+		delete(cl, "sid")
+		delete(cl, "amr")
+		delete(cl, "auth_time")
+		cl["client_id"], cl["sub"], cl["jti"] = client, "owner", fmt.Sprint(client, iat.UnixNano())
+		return sign(t, is.signers[0], "at+jwt", cl)
+	}
+	for _, tc := range []struct {
+		name    string
+		tok     string
+		revoked bool
+	}{
+		{"deleted key, any token", clientToken("key-deleted", now.Add(10*time.Second)), true},
+		{"owner disabled, token from before", clientToken("key-owner-off", now.Add(-time.Second)), true},
+		{"owner disabled, token from after", clientToken("key-owner-off", now), false},
+		{"another key", clientToken("key-other", now), false},
+		{"session token of a user named only by sub", sign(t, is.signers[0], "at+jwt", is.claims(now)), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := v.Verify(context.Background(), tc.tok)
+			if got := errors.Is(err, verify.ErrRevoked); got != tc.revoked || (!tc.revoked && err != nil) {
+				t.Fatalf("Verify = %v, want revoked %v", err, tc.revoked)
+			}
+		})
+	}
+}

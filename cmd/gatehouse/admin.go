@@ -14,6 +14,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
@@ -131,11 +132,26 @@ func userCmd(ctx context.Context, e runEnv) error {
 		if err != nil {
 			return err
 		}
-		if disable {
-			fmt.Fprintf(e.stdout, "disabled user %s <%s>; all its sessions ended\n", u.ID, u.Email)
-		} else {
+		if !disable {
 			fmt.Fprintf(e.stdout, "enabled user %s <%s>\n", u.ID, u.Email)
+			return nil
 		}
+		// The user's access keys stop authenticating at once (their owner is checked on every
+		// use); the tokens already minted from them end through the revocation feed.
+		keyIDs, err := a.accessKeys.OwnedIDs(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := a.sessions.RevokeClients(ctx, id, keyIDs); err != nil {
+			return err
+		}
+		for _, k := range keyIDs {
+			if err := a.audit.Record(ctx, audit.Event{Type: audit.AccessKeyRevoked, UserID: id, ClientID: k, Actor: "admin",
+				IP: cli.IP, UserAgent: cli.UserAgent, Outcome: audit.Success, Reason: "owner_disabled"}); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(e.stdout, "disabled user %s <%s>; all its sessions and the tokens of its %d access keys ended\n", u.ID, u.Email, len(keyIDs))
 		return nil
 	default:
 		fmt.Fprint(e.stderr, userUsage)

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
@@ -43,6 +44,9 @@ type Config struct {
 	SessionAbsoluteTimeout Duration `json:"session_absolute_timeout"`
 	// TrustedProxies are CIDR prefixes whose X-Forwarded-For is believed.
 	TrustedProxies []string `json:"trusted_proxies"`
+	// UserAccessKeyScopes are the scopes users may give the access keys they create for
+	// themselves (/v1/access-keys); empty (the default): users create none.
+	UserAccessKeyScopes []string `json:"user_access_key_scopes"`
 	// HashConcurrency bounds parallel password hashes (default: the number of CPUs).
 	HashConcurrency int `json:"hash_concurrency"`
 	// HashQueue is how many sign-ins may wait for a hashing slot before 503.
@@ -207,6 +211,9 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	if v := getenv("GATEHOUSE_WEBAUTHN_ORIGINS"); v != "" {
 		cfg.WebAuthnOrigins = strings.Split(v, ",")
 	}
+	if v := getenv("GATEHOUSE_USER_ACCESS_KEY_SCOPES"); v != "" {
+		cfg.UserAccessKeyScopes = strings.Split(v, ",")
+	}
 	setInt := func(dst *int, env string) {
 		if v := getenv(env); v != "" {
 			n, err := strconv.Atoi(v)
@@ -285,6 +292,9 @@ func (c *Config) signupLimit() ratelimit.Limit {
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, err := accesskeys.CleanScopes(c.UserAccessKeyScopes); err != nil {
+		bad("user_access_key_scopes: %v", err)
+	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("addr %q: want host:port or :port", c.Addr)
 	}

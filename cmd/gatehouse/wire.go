@@ -220,6 +220,8 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	} else if !explicit {
 		log.Warn("passkeys disabled: the issuer makes no valid WebAuthn relying party; set webauthn_rp_id and webauthn_origins", "err", err.Error())
 	}
+	ak := accesskeys.New(db, now)
+	ts.WithClients(ak.ClientLookup)
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		retention:  retention,
@@ -228,7 +230,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		limiter:    limiter,
 		redis:      rc,
 		buckets:    buckets,
-		accessKeys: accesskeys.New(db, now),
+		accessKeys: ak,
 		passkeys:   pks,
 	}, nil
 }

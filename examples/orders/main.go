@@ -1,11 +1,13 @@
 // Command orders is a tiny resource server protected by Gatehouse access tokens, checked
-// locally with the verify package. Run Gatehouse, then:
+// locally with the verify package. Run Gatehouse, make the service an access key that may
+// read the revocation feed, then:
 //
-//	GATEHOUSE_ADMIN_KEY=<management key> go run ./examples/orders
+//	GATEHOUSE_ACCESS_KEY=<gh_ak_… key with scope gatehouse:revocations> go run ./examples/orders
 //	curl -H "Authorization: Bearer $ACCESS" localhost:9090/orders
 //
-// The management key lets it follow the revocation feed (a logout anywhere ends access here
-// within a second); without it, tokens stay valid until they expire.
+// The access key lets it follow the revocation feed (a logout, a deleted key or a disabled
+// user anywhere ends access here within a second); without it, tokens stay valid until they
+// expire. It never needs the management key.
 package main
 
 import (
@@ -24,8 +26,8 @@ func main() {
 	addr := flag.String("addr", ":9090", "listen address")
 	flag.Parse()
 	opts := []verify.Option{verify.WithAudience("gatehouse")}
-	if k := os.Getenv("GATEHOUSE_ADMIN_KEY"); k != "" {
-		opts = append(opts, verify.WithRevocationFeed(k))
+	if k := os.Getenv("GATEHOUSE_ACCESS_KEY"); k != "" {
+		opts = append(opts, verify.WithCredentials(k))
 	}
 	v, err := verify.New(context.Background(), *issuer, opts...)
 	if err != nil {
@@ -47,5 +49,6 @@ func routes(v *verify.Verifier) http.Handler {
 func listOrders(w http.ResponseWriter, r *http.Request) {
 	c, _ := verify.ClaimsFrom(r.Context())
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"user": c.Subject, "session": c.SessionID, "orders": []string{"#1001", "#1002"}})
+	// A person's token names its session; a service's token (from an access key) its key.
+	json.NewEncoder(w).Encode(map[string]any{"user": c.Subject, "session": c.SessionID, "client": c.ClientID, "orders": []string{"#1001", "#1002"}})
 }

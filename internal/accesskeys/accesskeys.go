@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 )
 
 // Errors of the package. ErrInvalid covers every key that does not authenticate (malformed,
@@ -53,6 +54,9 @@ type Key struct {
 	LastUsedAt time.Time // zero: never used; written at most once a minute
 	CreatedBy  string    // "admin", or the id of the user who made it
 	Imported   bool
+	// OwnerDisabled is read with the key (AccessKeyByHash, AccessKeyByID), in the same
+	// statement: the owner is disabled. A deleted owner's keys are deleted with it.
+	OwnerDisabled bool
 }
 
 // Expired reports whether k has expired at now.
@@ -76,8 +80,13 @@ type Store interface {
 	UpdateAccessKey(ctx context.Context, k *Key) error
 	// TouchAccessKey sets LastUsedAt if at is later than the stored value.
 	TouchAccessKey(ctx context.Context, id string, at time.Time) error
-	DeleteAccessKey(ctx context.Context, id string) error
+	// DeleteAccessKey removes the key and, in the same transaction, records rev (naming the
+	// key as ClientID) on the revocation log, so that no token minted from it outlives it.
+	DeleteAccessKey(ctx context.Context, id string, rev sessions.Revocation) error
 }
+
+// A Store's AccessKeyByHash and AccessKeyByID fill Key.OwnerDisabled from the owner's row in
+// the statement that reads the key, so that checking the owner costs no second read.
 
 // Service creates, imports, authenticates and manages access keys.
 type Service struct {
@@ -90,6 +99,35 @@ type Service struct {
 // New returns a Service over store.
 func New(store Store, now func() time.Time) *Service {
 	return &Service{store: store, now: now, touchEvery: time.Minute}
+}
+
+// Live checks that a key as read from the store is usable now: not expired, and its owner
+// (if any) enabled — a key dies with its owner's account (a deleted owner's keys are deleted
+// with it). Every refusal wraps ErrInvalid.
+func (s *Service) Live(k *Key) error {
+	if k.Expired(s.now()) {
+		return fmt.Errorf("%w: expired", ErrInvalid)
+	}
+	if k.UserID != "" && k.OwnerDisabled {
+		return fmt.Errorf("%w: owner disabled", ErrInvalid)
+	}
+	return nil
+}
+
+// LiveByID returns the key id if it exists and is Live: what the server checks before it
+// accepts an access token minted from the key.
+func (s *Service) LiveByID(ctx context.Context, id string) (*Key, error) {
+	k, err := s.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%w: key deleted", ErrInvalid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Live(k); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 // HashKey is the form in which a key is stored and looked up.
@@ -263,13 +301,13 @@ func (s *Service) Authenticate(ctx context.Context, key, clientID string) (*Key,
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	switch {
-	case clientID != "" && clientID != k.ID:
-		return nil, fmt.Errorf("%w: key does not belong to client %q", ErrInvalid, clientID)
-	case k.Expired(now):
-		return nil, fmt.Errorf("%w: expired", ErrInvalid)
+	if clientID != "" && clientID != k.ID {
+		return nil, fmt.Errorf("%w: key does not belong to the client id given", ErrInvalid)
 	}
+	if err := s.Live(k); err != nil {
+		return nil, err
+	}
+	now := s.now()
 	if now.Sub(k.LastUsedAt) >= s.touchEvery {
 		if err := s.store.TouchAccessKey(ctx, k.ID, now); err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, err
@@ -357,15 +395,56 @@ func (s *Service) Update(ctx context.Context, id string, u Update) (*Key, error)
 	return k, nil
 }
 
-// Delete removes a key: it no longer authenticates. The caller records the revocation of the
-// tokens minted from it (the revocation feed) in the same step.
-func (s *Service) Delete(ctx context.Context, id string) (*Key, error) {
+// Delete removes a key: it no longer authenticates, and in the same step an entry on the
+// revocation log, lasting until `until` (the longest access token's expiry), revokes every
+// token minted from it. The caller then announces the entry (sessions.Manager.Announce).
+func (s *Service) Delete(ctx context.Context, id string, until time.Time) (*Key, error) {
 	k, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.DeleteAccessKey(ctx, id); err != nil {
+	if err := s.store.DeleteAccessKey(ctx, id, sessions.Revocation{ClientID: id, UserID: k.UserID, Until: until}); err != nil {
 		return nil, err
 	}
 	return k, nil
+}
+
+// ClientLookup reports whether the key id may still stand behind access tokens, and the
+// subject of its tokens (its owner, or the key id): the check tokens.Service.WithClients needs.
+func (s *Service) ClientLookup(ctx context.Context, id string) (subject string, live bool, err error) {
+	k, err := s.LiveByID(ctx, id)
+	if errors.Is(err, ErrInvalid) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return k.Subject(), true, nil
+}
+
+// Subject is the "sub" of the access tokens minted from k: its owner, or the key itself.
+func (k *Key) Subject() string {
+	if k.UserID != "" {
+		return k.UserID
+	}
+	return k.ID
+}
+
+// OwnedIDs returns the ids of every key userID owns.
+func (s *Service) OwnedIDs(ctx context.Context, userID string) ([]string, error) {
+	var ids []string
+	f := Filter{UserID: userID, Limit: 200}
+	for {
+		page, err := s.store.ListAccessKeys(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range page {
+			ids = append(ids, k.ID)
+		}
+		if len(page) < f.Limit {
+			return ids, nil
+		}
+		f.After = page[len(page)-1].ID
+	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/clock"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 )
 
 // memStore is a hand-written in-memory Store for the domain rules; the SQL stores run the
@@ -22,6 +23,11 @@ type memStore struct {
 	byID    map[string]*Key
 	lookups int
 	touches int
+	revoked []sessions.Revocation // entries DeleteAccessKey recorded
+	// disabled marks owners as disabled: reads fill Key.OwnerDisabled from it, as the SQL
+	// stores do from the users table.
+	disabled map[string]bool
+	err      error // every read fails with it when set
 }
 
 func newMemStore() *memStore { return &memStore{byID: map[string]*Key{}} }
@@ -42,9 +48,13 @@ func (m *memStore) AccessKeyByHash(_ context.Context, h []byte) (*Key, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.lookups++
+	if m.err != nil {
+		return nil, m.err
+	}
 	for _, o := range m.byID {
 		if string(o.Hash) == string(h) {
 			c := *o
+			c.OwnerDisabled = m.disabled[c.UserID]
 			return &c, nil
 		}
 	}
@@ -53,8 +63,12 @@ func (m *memStore) AccessKeyByHash(_ context.Context, h []byte) (*Key, error) {
 func (m *memStore) AccessKeyByID(_ context.Context, id string) (*Key, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.err != nil {
+		return nil, m.err
+	}
 	if o, ok := m.byID[id]; ok {
 		c := *o
+		c.OwnerDisabled = m.disabled[c.UserID]
 		return &c, nil
 	}
 	return nil, ErrNotFound
@@ -91,13 +105,14 @@ func (m *memStore) TouchAccessKey(_ context.Context, id string, at time.Time) er
 	}
 	return nil
 }
-func (m *memStore) DeleteAccessKey(_ context.Context, id string) error {
+func (m *memStore) DeleteAccessKey(_ context.Context, id string, rev sessions.Revocation) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.byID[id]; !ok {
 		return ErrNotFound
 	}
 	delete(m.byID, id)
+	m.revoked = append(m.revoked, rev)
 	return nil
 }
 
@@ -152,6 +167,51 @@ func newService(t *testing.T) (*Service, *memStore, *clock.Fake) {
 	st := newMemStore()
 	clk := clock.NewFake(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC))
 	return New(st, clk.Now), st, clk
+}
+
+// TestOwnerGate: a key with an owner authenticates only while the owner is enabled (the
+// store reads the owner's flag with the key); a failing read is a store failure, not
+// ErrInvalid, so callers fail closed.
+func TestOwnerGate(t *testing.T) {
+	ctx := context.Background()
+	s, st, _ := newService(t)
+	st.disabled = map[string]bool{}
+	k, key, err := s.Create(ctx, Spec{Name: "svc", Scopes: []string{"a"}, UserID: "u1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, key, k.ID); err != nil {
+		t.Fatalf("enabled owner: %v", err)
+	}
+	if _, err := s.LiveByID(ctx, k.ID); err != nil {
+		t.Fatalf("LiveByID, enabled owner: %v", err)
+	}
+	st.disabled["u1"] = true
+	if _, err := s.Authenticate(ctx, key, k.ID); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("disabled owner: %v, want ErrInvalid", err)
+	}
+	if _, err := s.LiveByID(ctx, k.ID); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("LiveByID, disabled owner: %v", err)
+	}
+	if sub, live, err := s.ClientLookup(ctx, k.ID); live || err != nil || sub != "" {
+		t.Fatalf("ClientLookup, disabled owner = %q %v %v", sub, live, err)
+	}
+	st.disabled["u1"] = false
+	if sub, live, err := s.ClientLookup(ctx, k.ID); !live || err != nil || sub != "u1" {
+		t.Fatalf("ClientLookup, enabled owner = %q %v %v", sub, live, err)
+	}
+	st.err = errors.New("store unreachable")
+	if _, err := s.Authenticate(ctx, key, k.ID); err == nil || errors.Is(err, ErrInvalid) {
+		t.Fatalf("store failure: %v, want the store error", err)
+	}
+	if _, _, err := s.ClientLookup(ctx, k.ID); err == nil {
+		t.Fatal("ClientLookup hid a store failure")
+	}
+	st.err = nil
+	ids, err := s.OwnedIDs(ctx, "u1")
+	if err != nil || !slices.Equal(ids, []string{k.ID}) {
+		t.Fatalf("OwnedIDs = %v, %v", ids, err)
+	}
 }
 
 func TestCreateAndAuthenticate(t *testing.T) {
@@ -298,7 +358,7 @@ func TestNarrow(t *testing.T) {
 
 func TestUpdateAndDelete(t *testing.T) {
 	ctx := context.Background()
-	s, _, clk := newService(t)
+	s, st, clk := newService(t)
 	k, key, _ := s.Create(ctx, Spec{Name: "a", Scopes: []string{"x"}, ExpiresAt: clk.Now().Add(time.Minute)})
 	clk.Add(2 * time.Minute) // the old expiry is now past; a rename must not trip over it
 	name := "renamed"
@@ -317,8 +377,13 @@ func TestUpdateAndDelete(t *testing.T) {
 	if _, err := s.Authenticate(ctx, key, ""); err != nil {
 		t.Fatalf("after clearing the expiry: %v", err)
 	}
-	if _, err := s.Delete(ctx, k.ID); err != nil {
+	until := clk.Now().Add(15 * time.Minute)
+	if _, err := s.Delete(ctx, k.ID, until); err != nil {
 		t.Fatal(err)
+	}
+	want := []sessions.Revocation{{ClientID: k.ID, Until: until}}
+	if !slices.EqualFunc(st.revoked, want, func(a, b sessions.Revocation) bool { return a == b }) {
+		t.Fatalf("revocations written with the delete: %+v, want %+v", st.revoked, want)
 	}
 	if _, err := s.Authenticate(ctx, key, ""); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("deleted key: %v", err)

@@ -40,6 +40,7 @@ type Event struct {
 	Time      time.Time
 	UserID    string
 	SessionID string
+	ClientID  string // the access key the event is about (its id, never the key)
 	Actor     string // "user", "admin", "system"
 	IP        string
 	UserAgent string

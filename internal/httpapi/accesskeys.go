@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
 
@@ -58,8 +59,8 @@ type accessKeySpec struct {
 	UserID    string     `json:"user_id"`
 }
 
-func (s *Server) keySpec(r *http.Request, in accessKeySpec) (accesskeys.Spec, error) {
-	sp := accesskeys.Spec{Name: in.Name, Scopes: in.Scopes, UserID: in.UserID, CreatedBy: "admin"}
+func (s *Server) keySpec(r *http.Request, in accessKeySpec, createdBy string) (accesskeys.Spec, error) {
+	sp := accesskeys.Spec{Name: in.Name, Scopes: in.Scopes, UserID: in.UserID, CreatedBy: createdBy}
 	if in.ExpiresAt != nil {
 		sp.ExpiresAt = in.ExpiresAt.UTC()
 	}
@@ -83,12 +84,15 @@ func (s *Server) adminCreateAccessKey(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(w, r, &in, false); err != nil {
 		return err
 	}
-	sp, err := s.keySpec(r, in)
+	sp, err := s.keySpec(r, in, "admin")
 	if err != nil {
 		return err
 	}
 	k, key, err := s.cfg.AccessKeys.Create(r.Context(), sp)
 	if err != nil {
+		return err
+	}
+	if err := s.keyEvent(r, audit.AccessKeyCreated, k, "admin", ""); err != nil {
 		return err
 	}
 	out := toAccessKeyJSON(k)
@@ -154,16 +158,67 @@ func (s *Server) adminUpdateAccessKey(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
+	if err := s.keyEvent(r, audit.AccessKeyUpdated, k, "admin", ""); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, toAccessKeyJSON(k))
 	return nil
 }
 
 func (s *Server) adminDeleteAccessKey(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.cfg.AccessKeys.Delete(r.Context(), r.PathValue("id")); err != nil {
+	if _, err := s.deleteAccessKey(r, r.PathValue("id"), "admin", ""); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
 	return nil
+}
+
+// deleteAccessKey revokes a key: the key and the revocation entry for every token minted
+// from it go in one transaction, then the entry is announced to this instance's streams and
+// the other instances.
+func (s *Server) deleteAccessKey(r *http.Request, id, actor, sessionID string) (*accesskeys.Key, error) {
+	until := s.cfg.Now().Add(s.cfg.Sessions.Config().RevocationRetention)
+	k, err := s.cfg.AccessKeys.Delete(r.Context(), id, until)
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Sessions.Announce(r.Context())
+	return k, s.keyEvent(r, audit.AccessKeyRevoked, k, actor, sessionID)
+}
+
+// keyEvent audits an action on an access key, naming it by id (never the key).
+func (s *Server) keyEvent(r *http.Request, typ string, k *accesskeys.Key, actor, sessionID string) error {
+	c := s.client(r)
+	return s.cfg.Audit.Record(r.Context(), audit.Event{Type: typ, UserID: k.UserID, SessionID: sessionID, ClientID: k.ID, Actor: actor,
+		IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success})
+}
+
+// revokeOwnerKeys revokes every token minted from the access keys ids of userID (its owner,
+// just disabled or deleted): the keys themselves stop authenticating by the owner check,
+// the tokens already out through client_id entries on the revocation feed.
+func (s *Server) revokeOwnerKeys(r *http.Request, userID string, ids []string, reason string) error {
+	if s.cfg.AccessKeys == nil || len(ids) == 0 {
+		return nil
+	}
+	if err := s.cfg.Sessions.RevokeClients(r.Context(), userID, ids); err != nil {
+		return err
+	}
+	c := s.client(r)
+	for _, id := range ids {
+		if err := s.cfg.Audit.Record(r.Context(), audit.Event{Type: audit.AccessKeyRevoked, UserID: userID, ClientID: id, Actor: "admin",
+			IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success, Reason: reason}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ownedKeys lists the ids of userID's access keys (none without access keys).
+func (s *Server) ownedKeys(r *http.Request, userID string) ([]string, error) {
+	if s.cfg.AccessKeys == nil {
+		return nil, nil
+	}
+	return s.cfg.AccessKeys.OwnedIDs(r.Context(), userID)
 }
 
 // maxImport bounds the keys of one import request (the body is capped at 64 KiB as well).
@@ -192,10 +247,13 @@ func (s *Server) adminImportAccessKeys(w http.ResponseWriter, r *http.Request) e
 	results := make([]result, 0, len(in.Keys))
 	for i, e := range in.Keys {
 		res := result{Index: i}
-		sp, err := s.keySpec(r, e.accessKeySpec)
+		sp, err := s.keySpec(r, e.accessKeySpec, "admin")
 		var k *accesskeys.Key
 		if err == nil {
 			k, res.Status, err = s.cfg.AccessKeys.Import(r.Context(), accesskeys.Import{Key: e.Key, KeySHA256: e.KeySHA256, Spec: sp})
+		}
+		if err == nil && res.Status == accesskeys.StatusCreated {
+			err = s.keyEvent(r, audit.AccessKeyImported, k, "admin", "")
 		}
 		var ie *accesskeys.InputError
 		switch {

@@ -124,6 +124,11 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if in.Disabled != nil && *in.Disabled {
+		if err := s.ownerDisabled(r, id); err != nil {
+			return err
+		}
+	}
 	writeJSON(w, http.StatusOK, toUserJSON(u))
 	return nil
 }
@@ -138,9 +143,23 @@ func (s *Server) adminSetDisabled(disabled bool) handlerFunc {
 		if err != nil {
 			return err
 		}
+		if disabled {
+			if err := s.ownerDisabled(r, id); err != nil {
+				return err
+			}
+		}
 		writeJSON(w, http.StatusOK, toUserJSON(u))
 		return nil
 	}
+}
+
+// ownerDisabled ends the access tokens minted from the keys of a user just disabled.
+func (s *Server) ownerDisabled(r *http.Request, id string) error {
+	ids, err := s.ownedKeys(r, id)
+	if err != nil {
+		return err
+	}
+	return s.revokeOwnerKeys(r, id, ids, "owner_disabled")
 }
 
 func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request) error {
@@ -148,7 +167,16 @@ func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The user's keys go with the user (ON DELETE CASCADE): list them first, so that the
+	// tokens minted from them can be revoked after.
+	keyIDs, err := s.ownedKeys(r, id)
+	if err != nil {
+		return err
+	}
 	if err := s.cfg.Accounts.DeleteUser(r.Context(), id, s.client(r)); err != nil {
+		return err
+	}
+	if err := s.revokeOwnerKeys(r, id, keyIDs, "owner_deleted"); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusNoContent, nil)
@@ -199,6 +227,7 @@ type eventJSON struct {
 	UserAgent string `json:"user_agent,omitempty"`
 	Outcome   string `json:"outcome,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
 }
 
 func (s *Server) adminEvents(w http.ResponseWriter, r *http.Request) error {
@@ -220,7 +249,7 @@ func (s *Server) adminEvents(w http.ResponseWriter, r *http.Request) error {
 	out := make([]eventJSON, 0, len(list))
 	for _, e := range list {
 		out = append(out, eventJSON{ID: e.ID, Type: e.Type, Time: e.Time.UTC().Format("2006-01-02T15:04:05.000000Z07:00"),
-			UserID: e.UserID, SessionID: e.SessionID, Actor: e.Actor, IP: e.IP, UserAgent: e.UserAgent, Outcome: e.Outcome, Reason: e.Reason})
+			UserID: e.UserID, SessionID: e.SessionID, Actor: e.Actor, IP: e.IP, UserAgent: e.UserAgent, Outcome: e.Outcome, Reason: e.Reason, ClientID: e.ClientID})
 	}
 	var next *string
 	if len(list) == limit {

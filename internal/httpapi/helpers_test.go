@@ -104,14 +104,15 @@ func newEnv(t testing.TB, opts ...option) *env {
 		t.Fatal(err)
 	}
 	e.keys = km
-	e.tokens = tokens.New(km, km, sm, sm, tokens.Config{Issuer: testIssuer}, e.clock.Now)
+	ak := accesskeys.New(db, e.clock.Now)
+	e.tokens = tokens.New(km, km, sm, sm, tokens.Config{Issuer: testIssuer}, e.clock.Now).WithClients(ak.ClientLookup)
 	policy := ratelimit.DefaultPolicy()
 	cfg := httpapi.Config{
 		Sessions:     sm,
 		Audit:        al,
 		Tokens:       e.tokens,
 		Keys:         km,
-		AccessKeys:   accesskeys.New(db, e.clock.Now),
+		AccessKeys:   ak,
 		Ready:        db.Ping,
 		AdminKeyHash: secret.Hash(adminKey),
 		Logger:       log,

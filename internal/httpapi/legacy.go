@@ -304,12 +304,3 @@ func (s *Server) adminDeleteLegacyIssuer(w http.ResponseWriter, r *http.Request)
 	writeJSON(w, http.StatusNoContent, nil)
 	return nil
 }
-
-// grantTypes lists the grants /oauth/token supports, for discovery.
-func (s *Server) grantTypes() []string {
-	g := []string{"refresh_token"}
-	if s.cfg.Legacy != nil {
-		g = append(g, grantTokenExchange)
-	}
-	return g
-}

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -63,18 +62,6 @@ func (p *legacyIdP) token(t *testing.T, now time.Time, sub string) string {
 		t.Fatal(err)
 	}
 	return tok
-}
-
-func claimsOf(t *testing.T, jwt string) map[string]any {
-	t.Helper()
-	parts := strings.Split(jwt, ".")
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	json.Unmarshal(b, &m)
-	return m
 }
 
 func TestLegacyIssuerAdmin(t *testing.T) {

@@ -25,6 +25,9 @@ type Metrics struct {
 	refresh  *prometheus.CounterVec
 	streams  prometheus.Gauge
 	rotation prometheus.Counter
+	// clientCreds counts client_credentials grants by outcome: exchanges are too frequent to
+	// audit each one.
+	clientCreds *prometheus.CounterVec
 
 	handles sync.Map // route+status -> routeMetrics: label hashing once per series, not per request
 }
@@ -56,6 +59,9 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		shed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatehouse_requests_shed_total", Help: "Requests turned away before their work was done, by reason (hash_queue: no password-hashing slot; rate_limited).",
 		}, []string{"reason"}),
+		clientCreds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_client_credentials_total", Help: "Access-key exchanges at the token endpoint by outcome (issued, invalid_client, invalid_scope, invalid_request, rate_limited).",
+		}, []string{"outcome"}),
 	}
 	m.refresh = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gatehouse_refresh_grants_total", Help: "Refresh-token grants by outcome: rotated, grace_replay (the previous token within the grace interval), reused (theft detected: session revoked), invalid, error.",
@@ -66,7 +72,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 	m.rotation = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "gatehouse_signing_key_emergency_rotations_total", Help: "Emergency signing-key rotations through the management API.",
 	})
-	reg.MustRegister(m.requests, m.latency, m.logins, m.shed, m.refresh, m.streams, m.rotation)
+	reg.MustRegister(m.requests, m.latency, m.logins, m.shed, m.refresh, m.streams, m.rotation, m.clientCreds)
 	return m
 }
 

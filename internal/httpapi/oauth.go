@@ -138,6 +138,9 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if form.Get("grant_type") == "client_credentials" {
+		return s.clientCredentials(w, r, form)
+	}
 	if err := s.publicClient(r, form); err != nil {
 		return err
 	}
@@ -212,11 +215,22 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{string(s.cfg.Keys.Config().Algorithm)},
-		"token_endpoint_auth_methods_supported": []string{"none", "client_secret_basic"},
+		"token_endpoint_auth_methods_supported": []string{"none", "client_secret_basic", "client_secret_post"},
 		"scopes_supported":                      []string{"openid", "email"},
-		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "email", "email_verified"},
+		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "jti", "auth_time", "nonce", "amr", "sid", "client_id", "scope", "email", "email_verified"},
 	})
 	return nil
+}
+
+func (s *Server) grantTypes() []string {
+	g := []string{"refresh_token"}
+	if s.cfg.AccessKeys != nil {
+		g = append(g, "client_credentials")
+	}
+	if s.cfg.Legacy != nil {
+		g = append(g, grantTokenExchange)
+	}
+	return g
 }
 
 // userinfo is GET /oauth/userinfo (OpenID Connect Core §5.3).
@@ -244,7 +258,9 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) error {
 }
 
 // introspect is POST /oauth/introspect (RFC 7662). The caller authenticates with the
-// management key. Anything not a live credential of ours answers exactly {"active": false}.
+// management key or an access key with the scope gatehouse:introspect. Anything not a live
+// credential of ours answers exactly {"active": false}. A client token (minted from an access
+// key) is active only while its key exists, has not expired and its owner is enabled.
 func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
 	form, err := formParams(w, r)
 	if err != nil {
@@ -257,6 +273,19 @@ func (s *Server) introspect(w http.ResponseWriter, r *http.Request) error {
 	inactive := map[string]bool{"active": false}
 	switch {
 	case tokens.LooksLikeJWT(tok):
+		if c, err := s.cfg.Tokens.Parse(tok); err == nil && c.IsClient() {
+			c, err := s.cfg.Tokens.VerifyClientAccess(r.Context(), tok)
+			if errors.Is(err, tokens.ErrInvalid) {
+				writeJSON(w, http.StatusOK, inactive)
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			writeJSON(w, http.StatusOK, map[string]any{"active": true, "token_type": "access_token", "sub": c.Subject,
+				"exp": c.Expiry, "iat": c.IssuedAt, "scope": c.Scope, "client_id": c.ClientID, "iss": c.Issuer, "jti": c.ID, "aud": c.Audience})
+			return nil
+		}
 		c, sess, err := s.cfg.Tokens.VerifyAccess(r.Context(), tok)
 		if errors.Is(err, tokens.ErrInvalid) {
 			writeJSON(w, http.StatusOK, inactive)
@@ -333,7 +362,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	var sessionID string
 	switch {
 	case tokens.LooksLikeJWT(tok):
-		c, err := s.cfg.Tokens.ParseAccess(tok)
+		c, err := s.cfg.Tokens.Parse(tok) // a session token or a client token
 		if err == nil {
 			if err := s.cfg.Sessions.RevokeTokenID(r.Context(), c.ID, c.Session, c.Subject, time.Unix(c.Expiry, 0).Add(s.cfg.Tokens.Config().Leeway)); err != nil {
 				return err
@@ -362,17 +391,27 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// revocationEntry is one entry of the feed (DESIGN.md §2): a session (sid) or one access
-// token (jti) that ended, and until when it matters.
+// revocationEntry is one entry of the feed (DESIGN.md §2): a session (sid), one access token
+// (jti), or the tokens of one access key (client_id: every token with that client_id, issued
+// before issued_before when present) that ended, and until when it matters. sub is the user
+// concerned, for information: it revokes nothing by itself. docs/consistency.md.
 type revocationEntry struct {
-	SID   string `json:"sid,omitempty"`
-	JTI   string `json:"jti,omitempty"`
-	Sub   string `json:"sub,omitempty"`
-	Until int64  `json:"until"`
+	SID          string `json:"sid,omitempty"`
+	JTI          string `json:"jti,omitempty"`
+	ClientID     string `json:"client_id,omitempty"`
+	IssuedBefore int64  `json:"issued_before,omitempty"`
+	Sub          string `json:"sub,omitempty"`
+	Until        int64  `json:"until"`
 }
 
 func toEntry(e sessions.Revocation) revocationEntry {
-	return revocationEntry{SID: e.SessionID, JTI: e.TokenID, Sub: e.UserID, Until: e.Until.Unix()}
+	re := revocationEntry{SID: e.SessionID, JTI: e.TokenID, ClientID: e.ClientID, Sub: e.UserID, Until: e.Until.Unix()}
+	if !e.IssuedBefore.IsZero() {
+		// Tokens carry iat in whole seconds: round up, so that every token issued before
+		// the instant is covered.
+		re.IssuedBefore = e.IssuedBefore.Add(time.Second - 1).Unix()
+	}
+	return re
 }
 
 func parseCursor(v string) (int64, error) {
@@ -387,7 +426,7 @@ func parseCursor(v string) (int64, error) {
 }
 
 // revocations is GET /v1/revocations?after=<cursor>: the revocation feed for resource
-// servers (management key).
+// servers (management key, or an access key with the scope gatehouse:revocations).
 func (s *Server) revocations(w http.ResponseWriter, r *http.Request) error {
 	cursor, err := parseCursor(r.URL.Query().Get("after"))
 	if err != nil {
@@ -458,6 +497,12 @@ func (s *Server) revocationStream(w http.ResponseWriter, r *http.Request) error 
 		case <-ctx.Done():
 			return nil
 		case <-beat.C:
+			// A stream outlives its credential's check: end it when the access key behind
+			// it has been deleted, has expired or lost the scope (the client reconnects and
+			// is refused).
+			if !s.keyStillValid(ctx, callerKey(r), ScopeRevocations) {
+				return nil
+			}
 			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil || rc.Flush() != nil {
 				return nil
 			}

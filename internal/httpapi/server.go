@@ -39,6 +39,9 @@ type Config struct {
 	Legacy *legacy.Service
 	// Passkeys runs WebAuthn ceremonies (nil: the passkey routes answer 404).
 	Passkeys *passkeys.Service
+	// UserAccessKeyScopes are the scopes users may give the access keys they create for
+	// themselves (/v1/access-keys); empty: users create none.
+	UserAccessKeyScopes []string
 	// Ready reports whether the store answers (GET /readyz).
 	Ready func(ctx context.Context) error
 	// AdminKeyHash is SHA-256 of the management key.
@@ -176,6 +179,10 @@ func (s *Server) routes() {
 		s.handle("GET /v1/admin/access-keys/{id}", s.admin(s.adminGetAccessKey))
 		s.handle("PATCH /v1/admin/access-keys/{id}", s.admin(s.adminUpdateAccessKey))
 		s.handle("DELETE /v1/admin/access-keys/{id}", s.admin(s.adminDeleteAccessKey))
+		s.handle("POST /v1/access-keys", s.createOwnAccessKey)
+		s.handle("GET /v1/access-keys", s.listOwnAccessKeys)
+		s.handle("GET /v1/access-keys/{id}", s.getOwnAccessKey)
+		s.handle("DELETE /v1/access-keys/{id}", s.deleteOwnAccessKey)
 	}
 	if s.cfg.Legacy != nil {
 		s.legacyExchanges = newLegacyMetrics(s.cfg.Metrics.Registry())
@@ -192,11 +199,11 @@ func (s *Server) routes() {
 	s.handle("GET /.well-known/openid-configuration", s.discovery)
 	s.handle("GET /.well-known/jwks.json", s.jwks)
 	s.handle("POST /oauth/token", s.token)
-	s.handle("POST /oauth/introspect", s.admin(s.introspect))
+	s.handle("POST /oauth/introspect", s.resourceServer(ScopeIntrospect, s.introspect))
 	s.handle("POST /oauth/revoke", s.revoke)
 	s.handle("GET /oauth/userinfo", s.userinfo)
-	s.handle("GET /v1/revocations", s.admin(s.revocations))
-	s.handle("GET /v1/revocations/stream", s.admin(s.revocationStream))
+	s.handle("GET /v1/revocations", s.resourceServer(ScopeRevocations, s.revocations))
+	s.handle("GET /v1/revocations/stream", s.resourceServer(ScopeRevocations, s.revocationStream))
 }
 
 // notFound answers every request no route matches (registered as "/", the least specific

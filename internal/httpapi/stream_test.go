@@ -21,9 +21,15 @@ type sseEvent struct {
 // openStream connects to the revocation stream and returns its events on a channel.
 func openStream(t *testing.T, e *env, lastID string) (<-chan sseEvent, func()) {
 	t.Helper()
+	return openStreamAs(t, e, lastID, adminKey)
+}
+
+// openStreamAs is openStream with another credential.
+func openStreamAs(t *testing.T, e *env, lastID, cred string) (<-chan sseEvent, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/v1/revocations/stream", nil)
-	req.Header.Set("Authorization", "Bearer "+adminKey)
+	req.Header.Set("Authorization", "Bearer "+cred)
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
@@ -115,4 +121,28 @@ func TestRevocationStream(t *testing.T) {
 		t.Fatalf("resume replayed %+v", missed)
 	}
 	e.do("GET", "/v1/revocations/stream?after=x", nil, asAdmin()...).wantError(t, 400, "invalid_request")
+}
+
+// TestRevocationStreamEndsWithItsKey: a stream opened with an access key ends (at its next
+// heartbeat) once the key is deleted; reconnecting with it is refused.
+func TestRevocationStreamEndsWithItsKey(t *testing.T) {
+	e := newEnv(t, func(c *httpapi.Config, _ *ratelimit.Policy) { c.StreamHeartbeat = 20 * time.Millisecond })
+	id, key := e.newKey(map[string]any{"name": "feed", "scopes": []string{httpapi.ScopeRevocations}})
+	ch, stop := openStreamAs(t, e, "", key)
+	defer stop()
+	a := e.signup("a@example.com")
+	e.do("POST", "/v1/logout", nil, withCookie(a)...).wantStatus(t, 204)
+	nextRevocation(t, ch, time.Second)
+	e.do("DELETE", "/v1/admin/access-keys/"+id, nil, asAdmin()...).wantStatus(t, 204)
+	for deadline := time.After(2 * time.Second); ; {
+		select {
+		case _, open := <-ch:
+			if !open {
+				e.do("GET", "/v1/revocations/stream", nil, withBearer(key)...).wantError(t, 401, "unauthorized")
+				return
+			}
+		case <-deadline:
+			t.Fatal("the stream outlived its deleted key")
+		}
+	}
 }

@@ -40,7 +40,8 @@ type feed struct {
 	from, to   int64                // tail holds every live entry with from < Cursor <= to
 	tail       []Revocation         // in cursor order
 	jtis       map[string]time.Time // revoked access-token id → until
-	lastRead   time.Time            // last successful read of the store; zero after a failed one
+	clients    map[string]clientRevocation
+	lastRead   time.Time // last successful read of the store; zero after a failed one
 	staleAfter time.Duration
 	pruned     time.Time
 	maxTail    int // maxTail; tests make it smaller
@@ -83,6 +84,37 @@ func (f *feed) revoked(jti string, now time.Time) (revoked, ok bool) {
 	return found && !until.Before(now), true
 }
 
+// clientRevocation merges the live entries of one client id: tokens issued before `before`
+// (zero: all) are revoked until `until`. Entries for one id are written with growing before
+// and until, so keeping the largest of each (zero before counting as largest) is their union.
+type clientRevocation struct{ before, until time.Time }
+
+func (f *feed) addClient(e Revocation) {
+	if f.clients == nil {
+		f.clients = make(map[string]clientRevocation)
+	}
+	c, ok := f.clients[e.ClientID]
+	if !ok || e.IssuedBefore.IsZero() || (!c.before.IsZero() && e.IssuedBefore.After(c.before)) {
+		c.before = e.IssuedBefore
+	}
+	if e.Until.After(c.until) {
+		c.until = e.Until
+	}
+	f.clients[e.ClientID] = c
+}
+
+// clientRevoked reports whether tokens of clientID issued at iat are revoked at now, and
+// whether the copy could tell.
+func (f *feed) clientRevoked(clientID string, iat, now time.Time) (revoked, ok bool) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if !f.fresh(now) {
+		return false, false
+	}
+	c, found := f.clients[clientID]
+	return found && !c.until.Before(now) && (c.before.IsZero() || iat.Before(c.before)), true
+}
+
 // addJTI records a token revoked here, before the log has been read past its entry.
 func (f *feed) addJTI(jti string, until time.Time) {
 	f.mu.Lock()
@@ -112,6 +144,9 @@ func (f *feed) append(entries []Revocation, now time.Time) {
 		if e.TokenID != "" && e.Until.After(f.jtis[e.TokenID]) {
 			f.jtis[e.TokenID] = e.Until
 		}
+		if e.ClientID != "" {
+			f.addClient(e)
+		}
 	}
 	if limit := cmp.Or(f.maxTail, maxTail); len(f.tail) > limit {
 		drop := len(f.tail) - limit/2
@@ -122,6 +157,11 @@ func (f *feed) append(entries []Revocation, now time.Time) {
 		for k, until := range f.jtis {
 			if until.Before(now) {
 				delete(f.jtis, k)
+			}
+		}
+		for k, c := range f.clients {
+			if c.until.Before(now) {
+				delete(f.clients, k)
 			}
 		}
 		f.pruned = now

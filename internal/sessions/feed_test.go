@@ -369,3 +369,48 @@ func TestFeedLag(t *testing.T) {
 		t.Fatalf("lag = %v %v, want 3s", lag, ok)
 	}
 }
+
+// TestClientRevocations: entries naming an access key (client_id) revoke its tokens issued
+// before the bound, answered from this instance's copy while it is fresh and from the store
+// when it is stale, with the same answers; another instance's entries arrive with the log.
+func TestClientRevocations(t *testing.T) {
+	f := newFeedFixture(t)
+	ctx := context.Background()
+	mustLoad(t, f.m)
+	before := f.clock.Now()
+	if err := f.other.RevokeClients(ctx, f.user, []string{"key-1", "key-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.m.PullFeed(ctx); err != nil || n != 2 {
+		t.Fatalf("pullFeed = %d, %v; want 2", n, err)
+	}
+	later := before.Truncate(time.Second).Add(time.Second)
+	cases := []struct {
+		name   string
+		client string
+		iat    time.Time
+		want   bool
+	}{
+		{"issued before", "key-1", before.Add(-time.Minute), true},
+		{"issued in the same second", "key-2", before.Truncate(time.Second), true},
+		{"issued the next second", "key-1", later, false},
+		{"another key", "key-3", before, false},
+	}
+	for _, mode := range []string{"memory", "store"} {
+		if mode == "store" {
+			f.m.SetFeedStaleAfter(time.Nanosecond)
+			f.clock.Add(time.Millisecond)
+		}
+		for _, tc := range cases {
+			got, err := f.m.ClientRevoked(ctx, tc.client, tc.iat)
+			if err != nil || got != tc.want {
+				t.Errorf("%s, %s: ClientRevoked = %v, %v; want %v", mode, tc.name, got, err, tc.want)
+			}
+		}
+	}
+	// Entries end with their retention: the key works again for every token.
+	f.clock.Add(f.m.Config().RevocationRetention + time.Second)
+	if got, err := f.m.ClientRevoked(ctx, "key-1", before.Add(-time.Minute)); err != nil || got {
+		t.Fatalf("after retention: %v, %v", got, err)
+	}
+}

@@ -75,6 +75,12 @@ type Store interface {
 	RevokeTokenID(ctx context.Context, r Revocation, sid string) (bool, error)
 	// TokenRevoked reports whether a live revocation entry names the access-token id jti.
 	TokenRevoked(ctx context.Context, jti string, now time.Time) (bool, error)
+	// RevokeClients records the entries rs, each naming a ClientID (and no session or
+	// token), in one transaction.
+	RevokeClients(ctx context.Context, rs []Revocation) error
+	// ClientRevoked reports whether a live entry (Until >= now) names clientID with an
+	// IssuedBefore that is zero or after issuedAt.
+	ClientRevoked(ctx context.Context, clientID string, issuedAt, now time.Time) (bool, error)
 	// RevocationsAfter returns entries with Cursor > cursor that have not expired at now,
 	// in cursor order, at most limit.
 	RevocationsAfter(ctx context.Context, cursor int64, now time.Time, limit int) ([]Revocation, error)
@@ -93,14 +99,26 @@ type Store interface {
 	CountActiveSessions(ctx context.Context, now, idleCutoff time.Time) (int, error)
 }
 
-// Revocation is an entry of the revocation log: a session, or one access token (TokenID),
-// that ended. It lives until Until, when every credential it can affect has expired.
+// Revocation is an entry of the revocation log: a session, one access token (TokenID), or
+// the tokens minted from one access key (ClientID), that ended. It lives until Until, when
+// every credential it can affect has expired.
 type Revocation struct {
 	Cursor    int64
 	SessionID string
 	TokenID   string
-	UserID    string
-	Until     time.Time
+	// ClientID names an access key: every access token with that client_id issued before
+	// IssuedBefore (zero: whenever) is revoked. A deleted key's entry has no IssuedBefore (its
+	// id is never used again); an entry for a disabled owner has one, so that the key works
+	// again once the owner is enabled.
+	ClientID     string
+	IssuedBefore time.Time
+	UserID       string
+	Until        time.Time
+}
+
+// Covers reports whether r revokes an access token of clientID issued at iat.
+func (r *Revocation) Covers(clientID string, iat time.Time) bool {
+	return r.ClientID != "" && r.ClientID == clientID && (r.IssuedBefore.IsZero() || iat.Before(r.IssuedBefore))
 }
 
 // Config holds the session lifetimes.
@@ -353,6 +371,44 @@ func (m *Manager) IsRevoked(ctx context.Context, jti string) (bool, error) {
 	}
 	return m.store.TokenRevoked(ctx, jti, now)
 }
+
+// RevokeClients revokes every access token minted so far from the access keys clientIDs
+// (owned by userID, may be empty): used when their owner is disabled or deleted. The entries
+// last RevocationRetention (at least the longest access token) and cover tokens issued up to
+// the current second; tokens minted later are not covered, so the keys of an owner who is
+// enabled again work again.
+func (m *Manager) RevokeClients(ctx context.Context, userID string, clientIDs []string) error {
+	if len(clientIDs) == 0 {
+		return nil
+	}
+	now := m.now()
+	before := now.Truncate(time.Second).Add(time.Second)
+	rs := make([]Revocation, 0, len(clientIDs))
+	for _, id := range clientIDs {
+		rs = append(rs, Revocation{ClientID: id, IssuedBefore: before, UserID: userID, Until: now.Add(m.cfg.RevocationRetention)})
+	}
+	if err := m.store.RevokeClients(ctx, rs); err != nil {
+		return err
+	}
+	m.revoked(ctx)
+	return nil
+}
+
+// ClientRevoked reports whether the access tokens of clientID issued at iat have been
+// revoked (their key deleted, or its owner disabled). While FollowRevocations keeps up it is
+// answered from memory; otherwise from the store.
+func (m *Manager) ClientRevoked(ctx context.Context, clientID string, iat time.Time) (bool, error) {
+	now := m.now()
+	if revoked, ok := m.feed.clientRevoked(clientID, iat, now); ok {
+		return revoked, nil
+	}
+	return m.store.ClientRevoked(ctx, clientID, iat, now)
+}
+
+// Announce tells this instance's feed, its streams and the other instances that the log has
+// an entry written outside the Manager (the access-key store records a deleted key's entry in
+// the transaction that deletes it).
+func (m *Manager) Announce(ctx context.Context) { m.revoked(ctx) }
 
 // Revoke ends one session. Revoking a session that no longer exists returns ErrNotFound.
 func (m *Manager) Revoke(ctx context.Context, id string) error {

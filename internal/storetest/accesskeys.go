@@ -9,7 +9,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
 
@@ -17,12 +19,17 @@ import (
 type AccessKeyStore interface {
 	accesskeys.Store
 	users.Store
+	sessions.Store
+	audit.Store
 }
 
 // RunAccessKeys runs the access-key conformance tests; newStore must return a fresh store.
 func RunAccessKeys(t *testing.T, newStore func(t *testing.T) AccessKeyStore) {
 	t.Run("AccessKeys", func(t *testing.T) { testAccessKeys(t, newStore(t)) })
 	t.Run("AccessKeysOwnerCascade", func(t *testing.T) { testAccessKeysCascade(t, newStore(t)) })
+	t.Run("ClientRevocations", func(t *testing.T) { testClientRevocations(t, newStore(t)) })
+	t.Run("EventClientID", func(t *testing.T) { testEventClientID(t, newStore(t)) })
+	t.Run("OwnerDisabledIsRead", func(t *testing.T) { testOwnerDisabledIsRead(t, newStore(t)) })
 }
 
 func mustKey(t *testing.T, s AccessKeyStore, k *accesskeys.Key) *accesskeys.Key {
@@ -115,14 +122,113 @@ func testAccessKeys(t *testing.T, s AccessKeyStore) {
 		t.Fatalf("owner filter: %v %v", mine, err)
 	}
 
-	if err := s.DeleteAccessKey(ctx, full.ID); err != nil {
+	last, err := s.LastRevocation(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := sessions.Revocation{ClientID: full.ID, UserID: owner.ID, Until: base.Add(time.Hour)}
+	if err := s.DeleteAccessKey(ctx, full.ID, rev); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AccessKeyByHash(ctx, full.Hash); !errors.Is(err, accesskeys.ErrNotFound) {
 		t.Fatalf("deleted key still found: %v", err)
 	}
-	if err := s.DeleteAccessKey(ctx, full.ID); !errors.Is(err, accesskeys.ErrNotFound) {
+	// The delete wrote exactly one entry naming the key, in the same step.
+	entries, err := s.RevocationsAfter(ctx, last, base, 10)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("entries after delete: %v %v", entries, err)
+	}
+	want := rev
+	want.Cursor = entries[0].Cursor
+	if diff := cmp.Diff(want, entries[0]); diff != "" {
+		t.Fatalf("entry (-want +got):\n%s", diff)
+	}
+	if r, err := s.ClientRevoked(ctx, full.ID, base.Add(30*time.Minute), base); err != nil || !r {
+		t.Fatalf("ClientRevoked after delete = %v, %v", r, err)
+	}
+	if err := s.DeleteAccessKey(ctx, full.ID, rev); !errors.Is(err, accesskeys.ErrNotFound) {
 		t.Fatalf("second delete: %v", err)
+	}
+	if entries, _ := s.RevocationsAfter(ctx, last, base, 10); len(entries) != 1 {
+		t.Fatalf("a failed delete wrote an entry: %v", entries)
+	}
+}
+
+// testClientRevocations: entries naming a client, with and without an issued-before bound.
+func testClientRevocations(t *testing.T, s AccessKeyStore) {
+	ctx := context.Background()
+	before := base.Add(10 * time.Second)
+	err := s.RevokeClients(ctx, []sessions.Revocation{
+		{ClientID: "key-a", IssuedBefore: before, UserID: "u1", Until: base.Add(time.Hour)},
+		{ClientID: "key-b", UserID: "u1", Until: base.Add(time.Minute)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		client    string
+		iat, now  time.Time
+		wantFound bool
+	}{
+		{"issued before the bound", "key-a", base, base, true},
+		{"issued at the bound", "key-a", before, base, false},
+		{"issued after the bound", "key-a", before.Add(time.Second), base, false},
+		{"no bound", "key-b", base.Add(time.Hour), base, true},
+		{"entry expired", "key-b", base, base.Add(2 * time.Minute), false},
+		{"other client", "key-c", base, base, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ClientRevoked(ctx, tc.client, tc.iat, tc.now)
+			if err != nil || got != tc.wantFound {
+				t.Fatalf("ClientRevoked = %v, %v; want %v", got, err, tc.wantFound)
+			}
+		})
+	}
+	list, err := s.RevocationsAfter(ctx, 0, base, 10)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("RevocationsAfter = %v, %v", list, err)
+	}
+	if list[0].ClientID != "key-a" || !list[0].IssuedBefore.Equal(before) || list[1].ClientID != "key-b" || !list[1].IssuedBefore.IsZero() ||
+		list[0].SessionID != "" || list[0].TokenID != "" {
+		t.Fatalf("entries read back: %+v", list)
+	}
+}
+
+// testOwnerDisabledIsRead: reading a key by hash or id reports whether its owner is disabled
+// (in the same statement), which is how Authenticate refuses a disabled owner's key.
+func testOwnerDisabledIsRead(t *testing.T, s AccessKeyStore) {
+	ctx := context.Background()
+	owner := &users.User{ID: secret.NewID(), Email: "flag@example.com", CreatedAt: base, UpdatedAt: base}
+	if err := s.CreateUser(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	owned := mustKey(t, s, &accesskeys.Key{ID: secret.NewID(), Name: "o", Hash: accesskeys.HashKey("owned-flag"), UserID: owner.ID, CreatedAt: base, UpdatedAt: base, CreatedBy: "admin"})
+	solo := mustKey(t, s, &accesskeys.Key{ID: secret.NewID(), Name: "s", Hash: accesskeys.HashKey("solo-flag"), CreatedAt: base, UpdatedAt: base, CreatedBy: "admin"})
+	read := func(k *accesskeys.Key) (byHash, byID bool) {
+		t.Helper()
+		a, err := s.AccessKeyByHash(ctx, k.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.AccessKeyByID(ctx, k.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.OwnerDisabled, b.OwnerDisabled
+	}
+	if h, i := read(owned); h || i {
+		t.Fatal("an enabled owner reads as disabled")
+	}
+	owner.Disabled = true
+	if err := s.UpdateUser(ctx, owner); err != nil {
+		t.Fatal(err)
+	}
+	if h, i := read(owned); !h || !i {
+		t.Fatalf("a disabled owner reads as enabled (by hash %v, by id %v)", h, i)
+	}
+	if h, i := read(solo); h || i {
+		t.Fatal("a key without owner reads as owner-disabled")
 	}
 }
 
@@ -139,5 +245,21 @@ func testAccessKeysCascade(t *testing.T, s AccessKeyStore) {
 	}
 	if _, err := s.AccessKeyByID(ctx, k.ID); !errors.Is(err, accesskeys.ErrNotFound) {
 		t.Fatalf("key of a deleted owner: %v", err)
+	}
+}
+
+// testEventClientID: an audit event keeps the id of the access key it is about.
+func testEventClientID(t *testing.T, s AccessKeyStore) {
+	ctx := context.Background()
+	e := &audit.Event{Type: "access_key.created", Time: base, UserID: "u1", ClientID: "key-1", Actor: "admin", Outcome: audit.Success}
+	if err := s.AppendEvent(ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendEvent(ctx, &audit.Event{Type: audit.LoginSucceeded, Time: base, UserID: "u1"}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListEvents(ctx, audit.Filter{Limit: 10})
+	if err != nil || len(list) != 2 || list[0].ClientID != "key-1" || list[1].ClientID != "" {
+		t.Fatalf("events read back: %+v, %v", list, err)
 	}
 }

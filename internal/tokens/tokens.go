@@ -1,7 +1,14 @@
-// Package tokens mints and checks the JWTs Gatehouse issues for a session: access tokens
-// (RFC 9068, typ at+jwt) and OIDC ID tokens (typ JWT, OpenID Connect Core §2). Every token
-// names its session (sid) and dies with it: the server checks the session on every use, and
-// resource servers learn of ended sessions from the revocation feed.
+// Package tokens mints and checks the JWTs Gatehouse issues: access tokens (RFC 9068, typ
+// at+jwt) and OIDC ID tokens (typ JWT, OpenID Connect Core §2).
+//
+// An access token is of one of two kinds, and each check accepts exactly one kind:
+//   - a session token names its session (sid) and dies with it: the server checks the
+//     session on every use (VerifyAccess), resource servers learn of ended sessions from the
+//     revocation feed;
+//   - a client token is minted from an access key (client_credentials): it has no sid, and
+//     its client_id is the key id. It dies with its key: the server checks that the key still
+//     exists, has not expired and that its owner is enabled (VerifyClientAccess); resource
+//     servers learn of deleted keys and disabled owners from client_id entries of the feed.
 package tokens
 
 import (
@@ -71,16 +78,29 @@ type RevokedIDs interface {
 	IsRevoked(ctx context.Context, jti string) (bool, error)
 }
 
+// ClientLookup reports whether the access key clientID may still stand behind tokens (it
+// exists, has not expired, its owner is enabled) and the subject its tokens carry (the owner,
+// or the key id). live is false for a key that may not; err is a store failure.
+type ClientLookup func(ctx context.Context, clientID string) (subject string, live bool, err error)
+
 // Service issues and checks tokens.
 type Service struct {
 	signer   Signer
 	keys     KeySet
 	sessions *sessions.Manager
 	revoked  RevokedIDs
+	clients  ClientLookup
 	cfg      Config
 	now      func() time.Time
 
 	verified verifiedCache
+}
+
+// WithClients enables client tokens (access keys): without it VerifyClientAccess refuses
+// every token.
+func (s *Service) WithClients(lookup ClientLookup) *Service {
+	s.clients = lookup
+	return s
 }
 
 // New returns a Service.
@@ -137,12 +157,15 @@ type AccessClaims struct {
 	Expiry   int64    `json:"exp"`
 	IssuedAt int64    `json:"iat"`
 	ID       string   `json:"jti"`
-	Session  string   `json:"sid"`
+	Session  string   `json:"sid,omitempty"` // empty only in a client token
 	Scope    string   `json:"scope,omitempty"`
 	ClientID string   `json:"client_id"`
 	AMR      []string `json:"amr,omitempty"`
-	AuthTime int64    `json:"auth_time"`
+	AuthTime int64    `json:"auth_time,omitempty"` // set in every session token
 }
+
+// IsClient reports whether c is a client token (minted from an access key).
+func (c *AccessClaims) IsClient() bool { return c.Session == "" }
 
 // Access is an issued access token.
 type Access struct {
@@ -158,6 +181,25 @@ func (s *Service) IssueAccess(ctx context.Context, sess *sessions.Session, scope
 		Issuer: s.cfg.Issuer, Subject: sess.UserID, Audience: []string{s.cfg.ClientID},
 		Expiry: now.Add(s.cfg.AccessTTL).Unix(), IssuedAt: now.Unix(), ID: secret.NewID(),
 		Session: sess.ID, Scope: scope, ClientID: s.cfg.ClientID, AMR: sess.AMR, AuthTime: sess.AuthTime.Unix(),
+	}
+	tok, err := s.sign(ctx, TypeAccess, c)
+	if err != nil {
+		return nil, err
+	}
+	return &Access{Token: secret.Redacted(tok), ExpiresAt: time.Unix(c.Expiry, 0), Claims: c}, nil
+}
+
+// IssueClientAccess signs a client token (RFC 9068) for the access key clientID: sub is
+// subject (the key's owner, or the key id), no sid, no amr or auth_time (no person signed in).
+func (s *Service) IssueClientAccess(ctx context.Context, subject, clientID, scope string) (*Access, error) {
+	if subject == "" || clientID == "" || clientID == s.cfg.ClientID {
+		return nil, errors.New("tokens: a client token needs a subject and an access key id")
+	}
+	now := s.now()
+	c := AccessClaims{
+		Issuer: s.cfg.Issuer, Subject: subject, Audience: []string{s.cfg.ClientID},
+		Expiry: now.Add(s.cfg.AccessTTL).Unix(), IssuedAt: now.Unix(), ID: secret.NewID(),
+		Scope: scope, ClientID: clientID,
 	}
 	tok, err := s.sign(ctx, TypeAccess, c)
 	if err != nil {
@@ -209,10 +251,24 @@ func LooksLikeJWT(tok string) bool {
 	return strings.Count(tok, ".") == 2 && strings.HasPrefix(tok, "eyJ")
 }
 
-// ParseAccess verifies an access token's signature and claims (typ at+jwt, issuer, audience,
-// expiry) without consulting any store. It is what introspection and the server's own checks
-// build on; VerifyAccess adds the session and revocation checks.
+// ParseAccess verifies a session token's signature and claims (typ at+jwt, issuer, audience,
+// expiry, sid) without consulting any store. It is what introspection and the server's own
+// checks build on; VerifyAccess adds the session and revocation checks. A client token is
+// refused.
 func (s *Service) ParseAccess(raw string) (*AccessClaims, error) {
+	c, err := s.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if c.IsClient() {
+		return nil, fmt.Errorf("%w: missing sid", ErrInvalid)
+	}
+	return c, nil
+}
+
+// Parse verifies an access token of either kind (session or client token; see the package
+// comment) without consulting any store: for RFC 7009 revocation, which accepts both.
+func (s *Service) Parse(raw string) (*AccessClaims, error) {
 	now := s.now()
 	if v, ok := s.verified.get(raw); ok && !now.Before(v.from) && now.Before(v.before) {
 		if _, published := s.keys.Key(v.kid); published {
@@ -227,8 +283,13 @@ func (s *Service) ParseAccess(raw string) (*AccessClaims, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	var c AccessClaims
-	if err := json.Unmarshal(t.Claims.Raw, &c); err != nil || c.Session == "" || c.Subject == "" || c.ID == "" {
-		return nil, fmt.Errorf("%w: missing sid, sub or jti", ErrInvalid)
+	if err := json.Unmarshal(t.Claims.Raw, &c); err != nil || c.Subject == "" || c.ID == "" {
+		return nil, fmt.Errorf("%w: missing sub or jti", ErrInvalid)
+	}
+	// A token without sid must be a well-formed client token: an access key id as client_id
+	// and nothing that only a person's sign-in can carry.
+	if c.Session == "" && (!secret.ValidID(c.ClientID) || len(c.AMR) > 0 || c.AuthTime != 0) {
+		return nil, fmt.Errorf("%w: missing sid", ErrInvalid)
 	}
 	v := verifiedToken{claims: &c, kid: t.Header.Kid, before: t.Claims.Expiry.Time().Add(s.cfg.Leeway)}
 	if nbf := t.Claims.NotBefore; nbf != nil {
@@ -268,4 +329,45 @@ func (s *Service) VerifyAccess(ctx context.Context, raw string) (*AccessClaims, 
 		return nil, nil, fmt.Errorf("%w: token revoked", ErrInvalid)
 	}
 	return c, sess, nil
+}
+
+// VerifyClientAccess accepts a client token only if it verifies, its access key still exists,
+// has not expired and its owner (if any) is enabled, its subject is the key's, and neither
+// the key's tokens (a client_id entry) nor the token itself (jti) have been revoked. Store
+// failures are returned as they are (the caller fails closed), never as ErrInvalid.
+func (s *Service) VerifyClientAccess(ctx context.Context, raw string) (*AccessClaims, error) {
+	c, err := s.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if !c.IsClient() {
+		return nil, fmt.Errorf("%w: not a client token", ErrInvalid)
+	}
+	if s.clients == nil {
+		return nil, fmt.Errorf("%w: access keys are not enabled", ErrInvalid)
+	}
+	sub, live, err := s.clients(ctx, c.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	if !live {
+		return nil, fmt.Errorf("%w: access key deleted, expired or its owner disabled", ErrInvalid)
+	}
+	if sub != c.Subject {
+		return nil, fmt.Errorf("%w: subject is not the access key's", ErrInvalid)
+	}
+	revoked, err := s.sessions.ClientRevoked(ctx, c.ClientID, time.Unix(c.IssuedAt, 0))
+	if err != nil {
+		return nil, err
+	}
+	if !revoked {
+		revoked, err = s.revoked.IsRevoked(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if revoked {
+		return nil, fmt.Errorf("%w: token revoked", ErrInvalid)
+	}
+	return c, nil
 }

@@ -3,22 +3,28 @@ package postgres
 import (
 	"context"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 )
 
 var _ accesskeys.Store = (*DB)(nil)
 
 const accessKeyColumns = "id, name, key_hash, scopes, user_id, expires_at, created_at, updated_at, last_used_at, created_by, imported"
 
-func scanAccessKey(row pgx.Row) (*accesskeys.Key, error) {
+// ownedKeySelect reads a key with its owner's disabled flag, in one statement.
+var ownedKeySelect = "SELECT k." + strings.ReplaceAll(accessKeyColumns, ", ", ", k.") +
+	", coalesce(u.disabled, false) FROM access_keys k LEFT JOIN users u ON u.id = k.user_id WHERE "
+
+func scanAccessKey(row pgx.Row, extra ...any) (*accesskeys.Key, error) {
 	var k accesskeys.Key
 	var userID *string
 	var expires, used *time.Time
-	if err := row.Scan(&k.ID, &k.Name, &k.Hash, &k.Scopes, &userID, &expires, &k.CreatedAt, &k.UpdatedAt, &used, &k.CreatedBy, &k.Imported); err != nil {
+	if err := row.Scan(append([]any{&k.ID, &k.Name, &k.Hash, &k.Scopes, &userID, &expires, &k.CreatedAt, &k.UpdatedAt, &used, &k.CreatedBy, &k.Imported}, extra...)...); err != nil {
 		return nil, err
 	}
 	if userID != nil {
@@ -58,21 +64,26 @@ func (db *DB) CreateAccessKey(ctx context.Context, k *accesskeys.Key) error {
 }
 
 func (db *DB) accessKeyWhere(ctx context.Context, where string, arg any) (*accesskeys.Key, error) {
-	k, err := scanAccessKey(db.pool.QueryRow(ctx, "SELECT "+accessKeyColumns+" FROM access_keys WHERE "+where, arg))
+	var disabled bool
+	k, err := scanAccessKey(db.pool.QueryRow(ctx, ownedKeySelect+where, arg), &disabled)
 	if noRows(err) {
 		return nil, accesskeys.ErrNotFound
 	}
-	return k, unavailable(err)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	k.OwnerDisabled = disabled
+	return k, nil
 }
 
 // AccessKeyByHash implements accesskeys.Store.
 func (db *DB) AccessKeyByHash(ctx context.Context, hash []byte) (*accesskeys.Key, error) {
-	return db.accessKeyWhere(ctx, "key_hash = $1", hash)
+	return db.accessKeyWhere(ctx, "k.key_hash = $1", hash)
 }
 
 // AccessKeyByID implements accesskeys.Store.
 func (db *DB) AccessKeyByID(ctx context.Context, id string) (*accesskeys.Key, error) {
-	return db.accessKeyWhere(ctx, "id = $1", id)
+	return db.accessKeyWhere(ctx, "k.id = $1", id)
 }
 
 // ListAccessKeys implements accesskeys.Store.
@@ -114,8 +125,11 @@ func (db *DB) TouchAccessKey(ctx context.Context, id string, at time.Time) error
 	return affected(tag, err, accesskeys.ErrNotFound)
 }
 
-// DeleteAccessKey implements accesskeys.Store.
-func (db *DB) DeleteAccessKey(ctx context.Context, id string) error {
-	tag, err := db.pool.Exec(ctx, "DELETE FROM access_keys WHERE id = $1", id)
+// DeleteAccessKey implements accesskeys.Store: the key and the revocation entry for the
+// tokens minted from it, in one statement (so atomically).
+func (db *DB) DeleteAccessKey(ctx context.Context, id string, rev sessions.Revocation) error {
+	tag, err := db.pool.Exec(ctx, `WITH d AS (DELETE FROM access_keys WHERE id = $1 RETURNING id)
+		INSERT INTO revocations (client_id, issued_before, user_id, until) SELECT id, $2, $3, $4 FROM d`,
+		id, nullTime(rev.IssuedBefore), rev.UserID, rev.Until)
 	return affected(tag, err, accesskeys.ErrNotFound)
 }

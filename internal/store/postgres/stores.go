@@ -350,9 +350,32 @@ func (db *DB) TokenRevoked(ctx context.Context, jti string, now time.Time) (bool
 	return ok, unavailable(err)
 }
 
+// RevokeClients implements sessions.Store.
+func (db *DB) RevokeClients(ctx context.Context, rs []sessions.Revocation) error {
+	ids, befores, users, untils := make([]string, len(rs)), make([]*time.Time, len(rs)), make([]string, len(rs)), make([]time.Time, len(rs))
+	for i, r := range rs {
+		ids[i], users[i], untils[i] = r.ClientID, r.UserID, r.Until
+		if !r.IssuedBefore.IsZero() {
+			b := r.IssuedBefore
+			befores[i] = &b
+		}
+	}
+	_, err := db.pool.Exec(ctx, `INSERT INTO revocations (client_id, issued_before, user_id, until)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::timestamptz[])`, ids, befores, users, untils)
+	return unavailable(err)
+}
+
+// ClientRevoked implements sessions.Store.
+func (db *DB) ClientRevoked(ctx context.Context, clientID string, issuedAt, now time.Time) (bool, error) {
+	var ok bool
+	err := db.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM revocations WHERE client_id = $1 AND until >= $2
+		AND (issued_before IS NULL OR issued_before > $3))`, clientID, now, issuedAt).Scan(&ok)
+	return ok, unavailable(err)
+}
+
 // RevocationsAfter implements sessions.Store.
 func (db *DB) RevocationsAfter(ctx context.Context, cursor int64, now time.Time, limit int) ([]sessions.Revocation, error) {
-	rows, err := db.pool.Query(ctx, "SELECT id, session_id, token_id, user_id, until FROM revocations WHERE id > $1 AND until >= $2 ORDER BY id LIMIT $3",
+	rows, err := db.pool.Query(ctx, "SELECT id, session_id, token_id, client_id, issued_before, user_id, until FROM revocations WHERE id > $1 AND until >= $2 ORDER BY id LIMIT $3",
 		cursor, now, limit)
 	if err != nil {
 		return nil, unavailable(err)
@@ -361,10 +384,14 @@ func (db *DB) RevocationsAfter(ctx context.Context, cursor int64, now time.Time,
 	var out []sessions.Revocation
 	for rows.Next() {
 		var r sessions.Revocation
-		if err := rows.Scan(&r.Cursor, &r.SessionID, &r.TokenID, &r.UserID, &r.Until); err != nil {
+		var before *time.Time
+		if err := rows.Scan(&r.Cursor, &r.SessionID, &r.TokenID, &r.ClientID, &before, &r.UserID, &r.Until); err != nil {
 			return nil, unavailable(err)
 		}
 		r.Until = r.Until.UTC()
+		if before != nil {
+			r.IssuedBefore = before.UTC()
+		}
 		out = append(out, r)
 	}
 	return out, unavailable(rows.Err())
@@ -387,9 +414,9 @@ func (db *DB) DeleteExpiredRevocations(ctx context.Context, now time.Time) (int,
 
 // AppendEvent implements audit.Store.
 func (db *DB) AppendEvent(ctx context.Context, e *audit.Event) error {
-	err := db.pool.QueryRow(ctx, `INSERT INTO events (type, time, user_id, session_id, actor, ip, user_agent, outcome, reason)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		e.Type, e.Time, e.UserID, e.SessionID, e.Actor, e.IP, e.UserAgent, e.Outcome, e.Reason).Scan(&e.ID)
+	err := db.pool.QueryRow(ctx, `INSERT INTO events (type, time, user_id, session_id, actor, ip, user_agent, outcome, reason, client_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		e.Type, e.Time, e.UserID, e.SessionID, e.Actor, e.IP, e.UserAgent, e.Outcome, e.Reason, e.ClientID).Scan(&e.ID)
 	return unavailable(err)
 }
 
@@ -406,7 +433,7 @@ func (db *DB) ListEvents(ctx context.Context, f audit.Filter) ([]*audit.Event, e
 		where = append(where, "user_id = $"+strconv.Itoa(len(args)))
 	}
 	args = append(args, f.Limit)
-	rows, err := db.pool.Query(ctx, `SELECT id, type, time, user_id, session_id, actor, ip, user_agent, outcome, reason
+	rows, err := db.pool.Query(ctx, `SELECT id, type, time, user_id, session_id, actor, ip, user_agent, outcome, reason, client_id
 		FROM events WHERE `+strings.Join(where, " AND ")+" ORDER BY id LIMIT $"+strconv.Itoa(len(args)), args...)
 	if err != nil {
 		return nil, unavailable(err)
@@ -415,7 +442,7 @@ func (db *DB) ListEvents(ctx context.Context, f audit.Filter) ([]*audit.Event, e
 	var out []*audit.Event
 	for rows.Next() {
 		var e audit.Event
-		if err := rows.Scan(&e.ID, &e.Type, &e.Time, &e.UserID, &e.SessionID, &e.Actor, &e.IP, &e.UserAgent, &e.Outcome, &e.Reason); err != nil {
+		if err := rows.Scan(&e.ID, &e.Type, &e.Time, &e.UserID, &e.SessionID, &e.Actor, &e.IP, &e.UserAgent, &e.Outcome, &e.Reason, &e.ClientID); err != nil {
 			return nil, unavailable(err)
 		}
 		e.Time = e.Time.UTC()

@@ -8,18 +8,23 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 )
 
 var _ accesskeys.Store = (*DB)(nil)
 
 const accessKeyColumns = "id, name, key_hash, scopes, user_id, expires_at, created_at, updated_at, last_used_at, created_by, imported"
 
-func scanAccessKey(row interface{ Scan(...any) error }) (*accesskeys.Key, error) {
+// ownedKeySelect reads a key with its owner's disabled flag, in one statement.
+var ownedKeySelect = "SELECT k." + strings.ReplaceAll(accessKeyColumns, ", ", ", k.") +
+	", coalesce(u.disabled, 0) FROM access_keys k LEFT JOIN users u ON u.id = k.user_id WHERE "
+
+func scanAccessKey(row interface{ Scan(...any) error }, extra ...any) (*accesskeys.Key, error) {
 	var k accesskeys.Key
 	var scopes string
 	var userID sql.NullString
 	var expires, created, updated, used int64
-	if err := row.Scan(&k.ID, &k.Name, &k.Hash, &scopes, &userID, &expires, &created, &updated, &used, &k.CreatedBy, &k.Imported); err != nil {
+	if err := row.Scan(append([]any{&k.ID, &k.Name, &k.Hash, &scopes, &userID, &expires, &created, &updated, &used, &k.CreatedBy, &k.Imported}, extra...)...); err != nil {
 		return nil, err
 	}
 	if k.Scopes = strings.Fields(scopes); len(k.Scopes) == 0 {
@@ -44,21 +49,26 @@ func (db *DB) CreateAccessKey(ctx context.Context, k *accesskeys.Key) error {
 }
 
 func (db *DB) accessKeyWhere(ctx context.Context, where string, arg any) (*accesskeys.Key, error) {
-	k, err := scanAccessKey(db.queryRow(ctx, false, "SELECT "+accessKeyColumns+" FROM access_keys WHERE "+where, arg))
+	var disabled bool
+	k, err := scanAccessKey(db.queryRow(ctx, false, ownedKeySelect+where, arg), &disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, accesskeys.ErrNotFound
 	}
-	return k, unavailable(err)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	k.OwnerDisabled = disabled
+	return k, nil
 }
 
 // AccessKeyByHash implements accesskeys.Store.
 func (db *DB) AccessKeyByHash(ctx context.Context, hash []byte) (*accesskeys.Key, error) {
-	return db.accessKeyWhere(ctx, "key_hash = ?", hash)
+	return db.accessKeyWhere(ctx, "k.key_hash = ?", hash)
 }
 
 // AccessKeyByID implements accesskeys.Store.
 func (db *DB) AccessKeyByID(ctx context.Context, id string) (*accesskeys.Key, error) {
-	return db.accessKeyWhere(ctx, "id = ?", id)
+	return db.accessKeyWhere(ctx, "k.id = ?", id)
 }
 
 // ListAccessKeys implements accesskeys.Store.
@@ -100,8 +110,20 @@ func (db *DB) TouchAccessKey(ctx context.Context, id string, at time.Time) error
 	return affected(res, err, accesskeys.ErrNotFound)
 }
 
-// DeleteAccessKey implements accesskeys.Store.
-func (db *DB) DeleteAccessKey(ctx context.Context, id string) error {
-	res, err := db.exec(ctx, "DELETE FROM access_keys WHERE id = ?", id)
-	return affected(res, err, accesskeys.ErrNotFound)
+// DeleteAccessKey implements accesskeys.Store: the key and, in the same transaction, the
+// revocation entry for the tokens minted from it.
+func (db *DB) DeleteAccessKey(ctx context.Context, id string, rev sessions.Revocation) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, "DELETE FROM access_keys WHERE id = ?", id)
+	if err := affected(res, err, accesskeys.ErrNotFound); err != nil {
+		return err
+	}
+	if err := insertClientRevocations(ctx, tx, []sessions.Revocation{rev}); err != nil {
+		return err
+	}
+	return unavailable(tx.Commit())
 }

@@ -13,9 +13,9 @@ var _ audit.Store = (*DB)(nil)
 // AppendEvent implements audit.Store.
 func (db *DB) AppendEvent(ctx context.Context, e *audit.Event) error {
 	err := db.queryRow(ctx, true,
-		`INSERT INTO events (type, time, user_id, session_id, actor, ip, user_agent, outcome, reason)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.Type, toDB(e.Time), e.UserID, e.SessionID, e.Actor, e.IP, e.UserAgent, e.Outcome, e.Reason).Scan(&e.ID)
+		`INSERT INTO events (type, time, user_id, session_id, actor, ip, user_agent, outcome, reason, client_id)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.Type, toDB(e.Time), e.UserID, e.SessionID, e.Actor, e.IP, e.UserAgent, e.Outcome, e.Reason, e.ClientID).Scan(&e.ID)
 	return unavailable(err)
 }
 
@@ -30,7 +30,7 @@ func (db *DB) ListEvents(ctx context.Context, f audit.Filter) ([]*audit.Event, e
 		where, args = append(where, "user_id = ?"), append(args, f.UserID)
 	}
 	args = append(args, f.Limit)
-	rows, err := db.query(ctx, false, `SELECT id, type, time, user_id, session_id, actor, ip, user_agent, outcome, reason
+	rows, err := db.query(ctx, false, `SELECT id, type, time, user_id, session_id, actor, ip, user_agent, outcome, reason, client_id
 		FROM events WHERE `+strings.Join(where, " AND ")+" ORDER BY id LIMIT ?", args...)
 	if err != nil {
 		return nil, unavailable(err)
@@ -40,7 +40,7 @@ func (db *DB) ListEvents(ctx context.Context, f audit.Filter) ([]*audit.Event, e
 	for rows.Next() {
 		var e audit.Event
 		var t int64
-		if err := rows.Scan(&e.ID, &e.Type, &t, &e.UserID, &e.SessionID, &e.Actor, &e.IP, &e.UserAgent, &e.Outcome, &e.Reason); err != nil {
+		if err := rows.Scan(&e.ID, &e.Type, &t, &e.UserID, &e.SessionID, &e.Actor, &e.IP, &e.UserAgent, &e.Outcome, &e.Reason, &e.ClientID); err != nil {
 			return nil, unavailable(err)
 		}
 		e.Time = fromDB(t)

@@ -119,9 +119,41 @@ func (db *DB) RevokeTokenID(ctx context.Context, r sessions.Revocation, sid stri
 	return n == 1, unavailable(err)
 }
 
+// RevokeClients implements sessions.Store.
+func (db *DB) RevokeClients(ctx context.Context, rs []sessions.Revocation) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer tx.Rollback()
+	if err := insertClientRevocations(ctx, tx, rs); err != nil {
+		return err
+	}
+	return unavailable(tx.Commit())
+}
+
+func insertClientRevocations(ctx context.Context, tx *sql.Tx, rs []sessions.Revocation) error {
+	now := toDB(time.Now())
+	for _, r := range rs {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO revocations (client_id, issued_before, user_id, until, created_at) VALUES (?, ?, ?, ?, ?)",
+			r.ClientID, toDB(r.IssuedBefore), r.UserID, toDB(r.Until), now); err != nil {
+			return unavailable(err)
+		}
+	}
+	return nil
+}
+
+// ClientRevoked implements sessions.Store.
+func (db *DB) ClientRevoked(ctx context.Context, clientID string, issuedAt, now time.Time) (bool, error) {
+	var n int
+	err := db.queryRow(ctx, false, "SELECT count(*) FROM revocations WHERE client_id = ? AND until >= ? AND (issued_before = 0 OR issued_before > ?)",
+		clientID, toDB(now), toDB(issuedAt)).Scan(&n)
+	return n > 0, unavailable(err)
+}
+
 // RevocationsAfter implements sessions.Store.
 func (db *DB) RevocationsAfter(ctx context.Context, cursor int64, now time.Time, limit int) ([]sessions.Revocation, error) {
-	rows, err := db.query(ctx, false, "SELECT id, session_id, token_id, user_id, until FROM revocations WHERE id > ? AND until >= ? ORDER BY id LIMIT ?",
+	rows, err := db.query(ctx, false, "SELECT id, session_id, token_id, client_id, issued_before, user_id, until FROM revocations WHERE id > ? AND until >= ? ORDER BY id LIMIT ?",
 		cursor, toDB(now), limit)
 	if err != nil {
 		return nil, unavailable(err)
@@ -130,11 +162,11 @@ func (db *DB) RevocationsAfter(ctx context.Context, cursor int64, now time.Time,
 	var out []sessions.Revocation
 	for rows.Next() {
 		var r sessions.Revocation
-		var until int64
-		if err := rows.Scan(&r.Cursor, &r.SessionID, &r.TokenID, &r.UserID, &until); err != nil {
+		var until, before int64
+		if err := rows.Scan(&r.Cursor, &r.SessionID, &r.TokenID, &r.ClientID, &before, &r.UserID, &until); err != nil {
 			return nil, unavailable(err)
 		}
-		r.Until = fromDB(until)
+		r.Until, r.IssuedBefore = fromDB(until), fromDB(before)
 		out = append(out, r)
 	}
 	return out, unavailable(rows.Err())

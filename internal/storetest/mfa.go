@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa/mfatest"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
 
@@ -18,6 +19,7 @@ import (
 // backend whose rows reference users.
 type MFAStore interface {
 	users.Store
+	sessions.Store
 	mfa.Store
 	mfa.UsedCodes
 	mfa.ChallengeStore
@@ -38,6 +40,26 @@ func RunMFA(t *testing.T, newStore func(t *testing.T) MFAStore) {
 		mfatest.RunChallengeStore(t, func(t *testing.T) mfa.ChallengeStore { return wrap(t) })
 	})
 	t.Run("UserDeleteCascades", func(t *testing.T) { testMFACascade(t, wrap(t)) })
+	t.Run("SessionPurpose", func(t *testing.T) { testSessionPurpose(t, wrap(t)) })
+}
+
+// testSessionPurpose checks that a session limited to enrolment reads back as limited, and
+// a full one as full.
+func testSessionPurpose(t *testing.T, s *withUsers) {
+	ctx := context.Background()
+	uid := secret.NewID()
+	s.ensure(ctx, uid)
+	for _, purpose := range []string{sessions.PurposeMFAEnrolment, ""} {
+		ss := &sessions.Session{ID: secret.NewID(), UserID: uid, SecretHash: make([]byte, 32), CreatedAt: base, LastSeenAt: base,
+			ExpiresAt: base.Add(time.Hour), AuthTime: base, AMR: []string{"pwd"}, Purpose: purpose}
+		if err := s.CreateSession(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.SessionByID(ctx, ss.ID)
+		if err != nil || got.Purpose != purpose {
+			t.Fatalf("purpose %q read back as %+v, %v", purpose, got, err)
+		}
+	}
 }
 
 type withUsers struct {

@@ -26,3 +26,6 @@ CREATE TABLE mfa_challenges (
     expires_at   INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX mfa_challenges_expires_at ON mfa_challenges(expires_at);
+
+-- A session limited to enrolling a second factor (the "required" MFA policy) says so.
+ALTER TABLE sessions ADD COLUMN purpose TEXT NOT NULL DEFAULT '';

@@ -421,15 +421,15 @@ func (s *Service) factorUsed(ctx context.Context, userID, sessionID string, v Ve
 		IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success, Reason: fmt.Sprintf("remaining_%d", v.RecoveryLeft)})
 }
 
-// fullSession starts a session and, with MFA on, remembers the device and the network for
-// the adaptive policy.
+// fullSession starts a session and, under the adaptive policy, remembers the device (a
+// cookie, set only then) and the network.
 func (s *Service) fullSession(ctx context.Context, u *users.User, amr []string, c Client) (*Result, error) {
 	res, err := s.startSession(ctx, u, amr, c)
 	if err != nil {
 		return nil, err
 	}
 	res.RefreshCookie = c.RefreshCookie
-	if s.mfa != nil {
+	if s.mfa != nil && s.mfa.policy == MFAAdaptive {
 		res.Device = s.deviceCookie(u.ID, c.Device)
 		s.markNetwork(ctx, u.ID, c)
 	}

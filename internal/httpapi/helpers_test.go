@@ -77,6 +77,8 @@ type env struct {
 	keys   *keys.Manager
 	tokens *tokens.Service
 	logs   *syncBuffer
+	// accounts has second factors enabled with the optional policy (mfa_test.go changes it).
+	accounts *accounts.Service
 }
 
 type option func(*httpapi.Config, *ratelimit.Policy)
@@ -124,6 +126,8 @@ func newEnv(t testing.TB, opts ...option) *env {
 		t.Fatal(err)
 	}
 	cfg.Accounts = accounts.New(db, sm, e.hasher, limiter, al, log, e.clock.Now)
+	e.accounts = cfg.Accounts
+	e.enableMFA(accounts.MFAOptional)
 	e.srv = httptest.NewServer(httpapi.New(cfg))
 	t.Cleanup(e.srv.Close)
 	return e

@@ -18,6 +18,7 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
 	shed     *prometheus.CounterVec
+	mfa      *prometheus.CounterVec
 
 	handles sync.Map // route+status -> routeMetrics: label hashing once per series, not per request
 }
@@ -50,7 +51,10 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Name: "gatehouse_requests_shed_total", Help: "Requests turned away before their work was done, by reason (hash_queue: no password-hashing slot; rate_limited).",
 		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.logins, m.shed)
+	m.mfa = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_mfa_total", Help: "Second-factor events by path (login, step_up) and outcome (challenged, enrolment_required, success, invalid_code, invalid_token, rate_limited, error).",
+	}, []string{"path", "outcome"})
+	reg.MustRegister(m.requests, m.latency, m.logins, m.shed, m.mfa)
 	return m
 }
 

@@ -164,6 +164,8 @@ func (s *Server) routes() {
 	s.handle("GET /oauth/userinfo", s.userinfo)
 	s.handle("GET /v1/revocations", s.admin(s.revocations))
 	s.handle("GET /v1/revocations/stream", s.admin(s.revocationStream))
+
+	s.mfaRoutes()
 }
 
 // notFound answers every request no route matches (registered as "/", the least specific
@@ -210,6 +212,9 @@ func (s *Server) client(r *http.Request) accounts.Client {
 	}
 	if ck, err := r.Cookie(s.cookie); err == nil {
 		c.Session = ck.Value // a hint for sign-in admission; accounts validates it
+	}
+	if ck, err := r.Cookie(s.deviceCookieName()); err == nil {
+		c.Device = ck.Value // checked by accounts (adaptive MFA)
 	}
 	return c
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
+	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -39,6 +40,10 @@ type storage interface {
 	audit.Store
 	keys.Store
 	accesskeys.Store
+	mfa.Store
+	mfa.UsedCodes
+	mfa.ChallengeStore
+	DeleteExpiredChallenges(ctx context.Context, now time.Time) (int, error)
 	store.Settings
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) ([]int, error)
@@ -171,6 +176,10 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	acc := accounts.New(db, sm, hasher, limiter, al, log, now)
+	if err := wireMFA(cfg, acc, db, rc, buckets, kek, now); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if cfg.BreachedPasswordsFile != "" {
 		pf, err := password.OpenPwnedFile(cfg.BreachedPasswordsFile)
 		if err != nil {

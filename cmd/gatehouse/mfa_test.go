@@ -127,3 +127,29 @@ func claimsOf(t *testing.T, jwt string) map[string]any {
 	}
 	return m
 }
+
+func TestMFAConfig(t *testing.T) {
+	tests := []struct {
+		env, want string
+		ok        bool
+	}{
+		{"", "optional", true},
+		{"required", "required", true},
+		{"adaptive", "adaptive", true},
+		{"always", "", false},
+	}
+	for _, tc := range tests {
+		cfg, _, err := loadConfig("serve", nil, func(k string) string {
+			if k == "GATEHOUSE_MFA" {
+				return tc.env
+			}
+			return ""
+		})
+		if tc.ok != (err == nil) || (tc.ok && cfg.MFA != tc.want) {
+			t.Errorf("GATEHOUSE_MFA=%q: mfa %q, %v", tc.env, cfg.MFA, err)
+		}
+		if !tc.ok && err != nil && !strings.Contains(err.Error(), "mfa") {
+			t.Errorf("GATEHOUSE_MFA=%q: error does not name the key: %v", tc.env, err)
+		}
+	}
+}

@@ -134,6 +134,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		s.cfg.Metrics.login(loginFailure)
 	case errors.As(err, &rl):
 		s.cfg.Metrics.login(loginRateLimited)
+	case isSecondStep(err):
+		s.cfg.Metrics.login(loginSecondStep)
 	default:
 		s.cfg.Metrics.login(loginError)
 	}

@@ -67,6 +67,14 @@ func (s *Server) mfaRoutes() {
 // mfaCounter counts second-factor events by path and outcome (gatehouse_mfa_total).
 func (m *Metrics) mfaEvent(path, outcome string) { m.mfa.WithLabelValues(path, outcome).Inc() }
 
+// loginSecondStep is the gatehouse_logins_total outcome of a right password that needs a
+// second factor or enrolment (mfa_required, mfa_enrollment_required).
+const loginSecondStep = "second_step"
+
+func isSecondStep(err error) bool {
+	return errors.As(err, new(*accounts.MFARequiredError)) || errors.As(err, new(*accounts.EnrolmentRequiredError))
+}
+
 // mfaOutcome names err for the metrics.
 func mfaOutcome(err error) string {
 	var rl *accounts.RateLimitedError

@@ -135,14 +135,14 @@ func TestMFAOverHTTP(t *testing.T) {
 	tok, _ = login(map[string]any{"email": "mfa@example.com", "password": goodPassword, "delivery": "token", "refresh_cookie": true})
 	r = e.do("POST", "/v1/login/mfa", map[string]any{"mfa_token": tok, "recovery_code": recovery[1], "delivery": "token"})
 	r.wantStatus(t, http.StatusOK)
-	m := r.json(t)
-	if m["refresh_token"] != nil || cookieNamed(r, httpapi.RefreshCookie) == nil {
+	tr := r.json(t)
+	if tr["refresh_token"] != nil || cookieNamed(r, httpapi.RefreshCookie) == nil {
 		t.Fatalf("refresh_cookie not kept across the second step: %s", r.body)
 	}
-	if c := jwtClaims(t, m["access_token"].(string)); c["acr"] != "urn:gatehouse:acr:mfa" || c["auth_time"] == nil {
+	if c := jwtClaims(t, tr["access_token"].(string)); c["acr"] != "urn:gatehouse:acr:mfa" || c["auth_time"] == nil {
 		t.Fatalf("access token claims %v", c)
 	}
-	if c := jwtClaims(t, m["id_token"].(string)); c["acr"] != "urn:gatehouse:acr:mfa" {
+	if c := jwtClaims(t, tr["id_token"].(string)); c["acr"] != "urn:gatehouse:acr:mfa" {
 		t.Fatalf("ID token claims %v", c)
 	}
 
@@ -161,6 +161,20 @@ func TestMFAOverHTTP(t *testing.T) {
 	e.do("DELETE", "/v1/mfa/totp", nil, withCookie(up)...).wantStatus(t, http.StatusNoContent)
 	e.do("DELETE", "/v1/mfa/totp", nil, withCookie(up)...).wantError(t, http.StatusNotFound, "mfa_not_enrolled")
 	e.login("mfa@example.com") // no factor left: password only
+
+	m := string(e.do("GET", "/metrics", nil).body)
+	for _, want := range []string{
+		`gatehouse_mfa_total{outcome="challenged",path="login"} 4`,
+		`gatehouse_mfa_total{outcome="success",path="login"} 3`,
+		`gatehouse_mfa_total{outcome="invalid_code",path="login"} 4`,
+		`gatehouse_mfa_total{outcome="invalid_token",path="login"} 3`,
+		`gatehouse_mfa_total{outcome="success",path="step_up"} 1`,
+		`gatehouse_logins_total{outcome="second_step"} 4`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %s\n%s", want, metricLines(m))
+		}
+	}
 }
 
 func userID(t *testing.T, e *env, ck *http.Cookie) string {
@@ -318,4 +332,16 @@ func TestOpenAPIDescribesMFAAnswers(t *testing.T) {
 	r = e.do("POST", "/v1/login", map[string]any{"email": "doc@example.com", "password": goodPassword, "delivery": "token"})
 	check("POST", "/v1/login", r)
 	check("GET", "/v1/sessions", e.do("GET", "/v1/sessions", nil, withBearer(r.json(t)["session_token"].(string))...))
+}
+
+
+
+func metricLines(s string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "gatehouse_mfa_total") || strings.HasPrefix(l, "gatehouse_logins_total") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -334,8 +334,6 @@ func TestOpenAPIDescribesMFAAnswers(t *testing.T) {
 	check("GET", "/v1/sessions", e.do("GET", "/v1/sessions", nil, withBearer(r.json(t)["session_token"].(string))...))
 }
 
-
-
 func metricLines(s string) string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {

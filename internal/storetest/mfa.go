@@ -23,6 +23,8 @@ type MFAStore interface {
 	mfa.Store
 	mfa.UsedCodes
 	mfa.ChallengeStore
+	// DeleteExpiredChallenges removes challenges that expired at or before now.
+	DeleteExpiredChallenges(ctx context.Context, now time.Time) (int, error)
 }
 
 // RunMFA runs the conformance suites of package mfa (mfatest) on a backend. The suites name
@@ -41,6 +43,31 @@ func RunMFA(t *testing.T, newStore func(t *testing.T) MFAStore) {
 	})
 	t.Run("UserDeleteCascades", func(t *testing.T) { testMFACascade(t, wrap(t)) })
 	t.Run("SessionPurpose", func(t *testing.T) { testSessionPurpose(t, wrap(t)) })
+	t.Run("SweepChallenges", func(t *testing.T) { testSweepChallenges(t, wrap(t)) })
+}
+
+func testSweepChallenges(t *testing.T, s *withUsers) {
+	ctx := context.Background()
+	uid := secret.NewID()
+	s.ensure(ctx, uid)
+	at := base.Add(1000 * time.Hour) // later than any challenge the other subtests left
+	for i, exp := range []time.Time{at.Add(-time.Second), at, at.Add(time.Second)} {
+		c := &mfa.Challenge{ID: secret.NewID(), UserID: uid, Delivery: "cookie", SecretHash: []byte{byte(i)}, BindingHash: []byte{1},
+			CreatedAt: base, ExpiresAt: exp}
+		if err := s.CreateChallenge(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.DeleteExpiredChallenges(ctx, at)
+	if err != nil || n < 2 {
+		t.Fatalf("swept %d, %v; want the 2 expired at or before now", n, err)
+	}
+	if n, err := s.DeleteExpiredChallenges(ctx, at); err != nil || n != 0 {
+		t.Fatalf("second sweep removed %d, %v", n, err)
+	}
+	if n, err := s.DeleteExpiredChallenges(ctx, at.Add(time.Second)); err != nil || n != 1 {
+		t.Fatalf("the live challenge: swept %d at its expiry, %v", n, err)
+	}
 }
 
 // testSessionPurpose checks that a session limited to enrolment reads back as limited, and

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
+	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
@@ -53,8 +54,10 @@ type Config struct {
 	HashQueue int `json:"hash_queue"`
 	// BreachedPasswordsFile is an offline copy of the Pwned Passwords SHA-1 list ordered by
 	// hash; new passwords found in it are refused (no network: binary search in the file).
-	BreachedPasswordsFile string   `json:"breached_passwords_file"`
-	ShutdownTimeout       Duration `json:"shutdown_timeout"`
+	BreachedPasswordsFile string `json:"breached_passwords_file"`
+	// MFA is the second-factor policy: optional (default), required or adaptive.
+	MFA             string   `json:"mfa"`
+	ShutdownTimeout Duration `json:"shutdown_timeout"`
 	// MaxConnections bounds open client connections (default: the open-file limit less a
 	// reserve for the database and files, at most 16384); idle keep-alive connections are
 	// closed first to make room. MaxIdleConnections bounds idle keep-alives (default half).
@@ -115,6 +118,7 @@ func defaultConfig() Config {
 		Addr:                   ":8080",
 		DataDir:                "./data",
 		Issuer:                 "http://localhost:8080",
+		MFA:                    accounts.MFAOptional,
 		LogLevel:               "info",
 		AutoMigrate:            true,
 		RedisPrefix:            "gatehouse:",
@@ -178,6 +182,7 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	set(&cfg.RedisPrefix, "GATEHOUSE_REDIS_PREFIX", "")
 	set(&cfg.MetricsAddr, "GATEHOUSE_METRICS_ADDR", "")
 	set(&cfg.BreachedPasswordsFile, "GATEHOUSE_BREACHED_PASSWORDS_FILE", "")
+	set(&cfg.MFA, "GATEHOUSE_MFA", "")
 	if v := getenv("GATEHOUSE_INSECURE_DEV"); v != "" {
 		cfg.InsecureDev = v == "1" || strings.EqualFold(v, "true")
 	}
@@ -359,6 +364,9 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyRotation < Duration(time.Hour) {
 		bad("key_rotation must be at least 1h")
+	}
+	if !accounts.ValidMFAPolicy(c.MFA) {
+		bad("mfa %q: want optional, required or adaptive", c.MFA)
 	}
 	if c.BreachedPasswordsFile != "" {
 		if st, err := os.Stat(c.BreachedPasswordsFile); err != nil || !st.Mode().IsRegular() {

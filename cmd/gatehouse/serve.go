@@ -212,6 +212,9 @@ func sweep(ctx context.Context, a *app) {
 	if _, err := a.sessions.SweepRevocations(ctx); err != nil {
 		a.log.Warn("revocation sweep failed", "err", err)
 	}
+	if _, err := a.db.DeleteExpiredChallenges(ctx, time.Now()); err != nil {
+		a.log.Warn("mfa_token sweep failed", "err", err)
+	}
 	if n, err := a.sessions.Sweep(ctx); err != nil {
 		a.log.Warn("session sweep failed", "err", err)
 	} else if n > 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/legacy"
+	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/onetime"
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
@@ -47,6 +48,10 @@ type storage interface {
 	legacy.Identities
 	passkeys.Store
 	onetime.Store
+	mfa.Store
+	mfa.UsedCodes
+	mfa.ChallengeStore
+	DeleteExpiredChallenges(ctx context.Context, now time.Time) (int, error)
 	store.Settings
 	Ping(ctx context.Context) error
 	// Ready reports whether the store accepts writes (GET /readyz).
@@ -192,6 +197,10 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	acc := accounts.New(db, sm, hasher, limiter, al, log, now)
+	if err := wireMFA(cfg, acc, db, rc, buckets, kek, now); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if cfg.BreachedPasswordsFile != "" {
 		pf, err := password.OpenPwnedFile(cfg.BreachedPasswordsFile)
 		if err != nil {

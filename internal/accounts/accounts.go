@@ -45,6 +45,13 @@ type Client struct {
 	// owner's: it gets the password hasher's priority lane and skips the per-account
 	// lockout bucket, as a sign-in from a network the account used recently does.
 	Session string
+	// RefreshCookie (token delivery) asks for the refresh token in a cookie; a second step
+	// answers the way the first was asked.
+	RefreshCookie bool
+	// Device is the device cookie the client presented, if any (untrusted; see mfa.go).
+	Device string
+
+	purpose string // sessions.Session.Purpose of the session to start
 }
 
 // Result is a successful sign-in.
@@ -56,6 +63,10 @@ type Result struct {
 	Refresh sessions.RefreshToken
 	// RefreshOutcome says how a refresh grant was answered (Refresh only).
 	RefreshOutcome sessions.RefreshOutcome
+	// RefreshCookie repeats Client.RefreshCookie of the sign-in (kept across the MFA step).
+	RefreshCookie bool
+	// Device is the device cookie to set (MFA enabled), signed for this user.
+	Device string
 }
 
 // Delivery is how a sign-in hands out its session (DESIGN.md §2).
@@ -85,6 +96,7 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	policy   *password.Policy // nil: password.Check alone
+	mfa      *mfaState        // nil: password-only sign-in (see WithMFA)
 
 	userCache sync.Map // id -> cachedUser
 
@@ -166,7 +178,7 @@ func (s *Service) Signup(ctx context.Context, email, pw string, c Client) (*Resu
 	if err := s.audit.Record(ctx, audit.Event{Type: audit.UserSignup, UserID: u.ID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success}); err != nil {
 		return nil, err
 	}
-	return s.startSession(ctx, u, []string{"pwd"}, c)
+	return s.afterPassword(ctx, u, c)
 }
 
 // Login checks an email and password and starts a session. Every failure that could tell
@@ -234,7 +246,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Resul
 	if err := s.limiter.LoginSucceeded(ctx, c.RateKey, email); err != nil {
 		return nil, err
 	}
-	return s.startSession(ctx, u, []string{"pwd"}, c)
+	return s.afterPassword(ctx, u, c)
 }
 
 // ownSession reports whether tok is a live session of userID. It is a hint for admission,
@@ -275,6 +287,7 @@ func (s *Service) loginFailed(ctx context.Context, userID, email, reason string,
 	if err := s.limiter.LoginFailed(ctx, c.RateKey, email); err != nil {
 		return err
 	}
+	s.noteFailure(ctx, userID)
 	if err := s.audit.Record(ctx, audit.Event{Type: audit.LoginFailed, UserID: userID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Failure, Reason: reason}); err != nil {
 		return err
 	}
@@ -325,7 +338,7 @@ func (s *Service) startSession(ctx context.Context, u *users.User, amr []string,
 
 // startSessionAt is startSession with the session's auth_time (zero: now).
 func (s *Service) startSessionAt(ctx context.Context, u *users.User, amr []string, authTime time.Time, c Client) (*Result, error) {
-	meta := sessions.Meta{AMR: amr, AuthTime: authTime, IP: c.IP, UserAgent: c.UserAgent, ClientID: "gatehouse"}
+	meta := sessions.Meta{AMR: amr, AuthTime: authTime, IP: c.IP, UserAgent: c.UserAgent, ClientID: "gatehouse", Purpose: c.purpose}
 	var (
 		sess *sessions.Session
 		tok  sessions.Token

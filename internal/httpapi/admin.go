@@ -102,6 +102,17 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if s.cfg.Accounts.TOTP() != nil {
+		st, err := s.cfg.Accounts.MFAStatus(r.Context(), u.ID)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, struct {
+			userJSON
+			MFA adminUserMFA `json:"mfa"`
+		}{toUserJSON(u), adminUserMFA{TOTP: st.TOTP, RecoveryCodes: st.RecoveryCodes}})
+		return nil
+	}
 	writeJSON(w, http.StatusOK, toUserJSON(u))
 	return nil
 }

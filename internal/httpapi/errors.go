@@ -71,6 +71,8 @@ func toError(err error) *Error {
 	case errors.As(err, &rl):
 		secs := max(1, int((rl.RetryAfter+999_999_999)/1_000_000_000))
 		return &Error{Status: http.StatusTooManyRequests, Code: codeRateLimited, Description: "too many attempts; try again later", RetryAfter: secs, Err: err}
+	case mfaError(err) != nil:
+		return mfaError(err)
 	case errors.As(err, new(*accesskeys.InputError)):
 		return &Error{Status: http.StatusBadRequest, Code: codeInvalidRequest, Description: err.Error(), Err: err}
 	case errors.Is(err, accesskeys.ErrNotFound):

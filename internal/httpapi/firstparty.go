@@ -40,12 +40,14 @@ func (c *credentials) check() error {
 func (c *credentials) client(base accounts.Client) accounts.Client {
 	if c.Delivery == "token" {
 		base.Delivery = accounts.DeliverTokens
+		base.RefreshCookie = c.RefreshCookie
 	}
 	return base
 }
 
 // deliver answers a successful sign-in the way the client asked.
 func (s *Server) deliver(w http.ResponseWriter, r *http.Request, in *credentials, res *accounts.Result, status int) error {
+	s.setDeviceCookie(w, res)
 	if in.Delivery == "token" {
 		return s.deliverTokens(w, r, res, status, in.RefreshCookie)
 	}
@@ -105,6 +107,9 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.cfg.Accounts.Signup(r.Context(), in.Email, in.Password, in.client(s.client(r)))
+	if s.answerSignIn(w, &in, err) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -129,8 +134,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		s.cfg.Metrics.login(loginFailure)
 	case errors.As(err, &rl):
 		s.cfg.Metrics.login(loginRateLimited)
+	case isSecondStep(err):
+		s.cfg.Metrics.login(loginSecondStep)
 	default:
 		s.cfg.Metrics.login(loginError)
+	}
+	if s.answerSignIn(w, &in, err) {
+		return nil
 	}
 	if err != nil {
 		return err
@@ -183,10 +193,20 @@ func (s *Server) sessionCookie(value string, expires time.Time) *http.Cookie {
 	return c
 }
 
-// caller returns the session that authenticates r: an "Authorization: Bearer" access token
-// (checked by signature, then server-side against its session) or session token, else the
-// session cookie.
+// caller returns the session that authenticates r (see callerSession), refusing a session
+// limited to MFA enrolment: only the routes that enrolment needs use callerAny instead.
 func (s *Server) caller(r *http.Request) (*sessions.Session, error) {
+	sess, err := s.callerSession(r)
+	if err != nil {
+		return nil, err
+	}
+	return sess, accounts.RequireFull(sess)
+}
+
+// callerSession returns the session that authenticates r: an "Authorization: Bearer" access
+// token (checked by signature, then server-side against its session) or session token, else
+// the session cookie.
+func (s *Server) callerSession(r *http.Request) (*sessions.Session, error) {
 	tok, ok := bearer(r)
 	if ok && tokens.LooksLikeJWT(tok) {
 		_, sess, err := s.cfg.Tokens.VerifyAccess(r.Context(), tok)
@@ -209,7 +229,7 @@ func (s *Server) caller(r *http.Request) (*sessions.Session, error) {
 }
 
 func (s *Server) session(w http.ResponseWriter, r *http.Request) error {
-	sess, err := s.caller(r)
+	sess, err := s.callerAny(r)
 	if err != nil {
 		return err
 	}
@@ -241,7 +261,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return accounts.ErrBadScope
 	}
-	sess, err := s.caller(r)
+	sess, err := s.callerAny(r)
 	if errors.Is(err, sessions.ErrInvalid) && (in.Scope == "" || in.Scope == accounts.ScopeLocal) {
 		// Nothing to end: still clear the cookie, so logout always leaves the browser clean.
 		http.SetCookie(w, s.sessionCookie("", time.Time{}))

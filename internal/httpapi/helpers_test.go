@@ -78,6 +78,8 @@ type env struct {
 	keys   *keys.Manager
 	tokens *tokens.Service
 	logs   *syncBuffer
+	// accounts has second factors enabled with the optional policy (mfa_test.go changes it).
+	accounts *accounts.Service
 }
 
 type option func(*httpapi.Config, *ratelimit.Policy)
@@ -129,6 +131,8 @@ func newEnv(t testing.TB, opts ...option) *env {
 	if cfg.Legacy, err = legacy.New(db, db, db, cfg.Accounts, al, log, legacy.Config{}, e.clock.Now); err != nil {
 		t.Fatal(err)
 	}
+	e.accounts = cfg.Accounts
+	e.enableMFA(accounts.MFAOptional)
 	e.srv = httptest.NewServer(httpapi.New(cfg))
 	t.Cleanup(e.srv.Close)
 	return e

@@ -28,6 +28,7 @@ type Metrics struct {
 	// clientCreds counts client_credentials grants by outcome: exchanges are too frequent to
 	// audit each one.
 	clientCreds *prometheus.CounterVec
+	mfa         *prometheus.CounterVec
 
 	handles sync.Map // route+status -> routeMetrics: label hashing once per series, not per request
 }
@@ -72,7 +73,10 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 	m.rotation = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "gatehouse_signing_key_emergency_rotations_total", Help: "Emergency signing-key rotations through the management API.",
 	})
-	reg.MustRegister(m.requests, m.latency, m.logins, m.shed, m.refresh, m.streams, m.rotation, m.clientCreds)
+	m.mfa = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_mfa_total", Help: "Second-factor events by path (login, step_up) and outcome (challenged, enrolment_required, success, invalid_code, invalid_token, rate_limited, error).",
+	}, []string{"path", "outcome"})
+	reg.MustRegister(m.requests, m.latency, m.logins, m.shed, m.refresh, m.streams, m.rotation, m.clientCreds, m.mfa)
 	return m
 }
 

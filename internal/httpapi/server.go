@@ -204,6 +204,8 @@ func (s *Server) routes() {
 	s.handle("GET /oauth/userinfo", s.userinfo)
 	s.handle("GET /v1/revocations", s.resourceServer(ScopeRevocations, s.revocations))
 	s.handle("GET /v1/revocations/stream", s.resourceServer(ScopeRevocations, s.revocationStream))
+
+	s.mfaRoutes()
 }
 
 // notFound answers every request no route matches (registered as "/", the least specific
@@ -250,6 +252,9 @@ func (s *Server) client(r *http.Request) accounts.Client {
 	}
 	if ck, err := r.Cookie(s.cookie); err == nil {
 		c.Session = ck.Value // a hint for sign-in admission; accounts validates it
+	}
+	if ck, err := r.Cookie(s.deviceCookieName()); err == nil {
+		c.Device = ck.Value // checked by accounts (adaptive MFA)
 	}
 	return c
 }

@@ -34,6 +34,9 @@ type Session struct {
 	IP         string
 	UserAgent  string
 	ClientID   string
+	// Purpose is empty for a full session. PurposeMFAEnrolment marks a session that the
+	// "required" MFA policy gave a user without a second factor: only enrolment accepts it.
+	Purpose string
 
 	// Refresh is the rotation state of the session's refresh token; zero for cookie-only
 	// sessions.
@@ -46,6 +49,9 @@ type RefreshState struct {
 	RotatedAt time.Time // when Gen last advanced
 	Salt      []byte    // per-session random salt mixed into the token MAC
 }
+
+// PurposeMFAEnrolment is the Purpose of a session limited to enrolling a second factor.
+const PurposeMFAEnrolment = "mfa_enrolment"
 
 // IdleExpiresAt is when the session ends if it is not used again.
 func (s *Session) IdleExpiresAt(idle time.Duration) time.Time {
@@ -194,6 +200,7 @@ type Meta struct {
 	IP        string
 	UserAgent string
 	ClientID  string
+	Purpose   string // see Session.Purpose
 
 	withRefresh bool
 }
@@ -222,6 +229,7 @@ func (m *Manager) Create(ctx context.Context, userID string, meta Meta) (*Sessio
 		IP:         meta.IP,
 		UserAgent:  meta.UserAgent,
 		ClientID:   meta.ClientID,
+		Purpose:    meta.Purpose,
 	}
 	if meta.withRefresh {
 		s.Refresh = m.newRefreshState(now)

@@ -161,6 +161,7 @@ type AccessClaims struct {
 	Scope    string   `json:"scope,omitempty"`
 	ClientID string   `json:"client_id"`
 	AMR      []string `json:"amr,omitempty"`
+	ACR      string   `json:"acr,omitempty"`
 	AuthTime int64    `json:"auth_time,omitempty"` // set in every session token
 }
 
@@ -180,7 +181,7 @@ func (s *Service) IssueAccess(ctx context.Context, sess *sessions.Session, scope
 	c := AccessClaims{
 		Issuer: s.cfg.Issuer, Subject: sess.UserID, Audience: []string{s.cfg.ClientID},
 		Expiry: now.Add(s.cfg.AccessTTL).Unix(), IssuedAt: now.Unix(), ID: secret.NewID(),
-		Session: sess.ID, Scope: scope, ClientID: s.cfg.ClientID, AMR: sess.AMR, AuthTime: sess.AuthTime.Unix(),
+		Session: sess.ID, Scope: scope, ClientID: s.cfg.ClientID, AMR: sess.AMR, ACR: sess.ACR(), AuthTime: sess.AuthTime.Unix(),
 	}
 	tok, err := s.sign(ctx, TypeAccess, c)
 	if err != nil {
@@ -217,6 +218,7 @@ type idClaims struct {
 	AuthTime      int64    `json:"auth_time"`
 	Nonce         string   `json:"nonce,omitempty"`
 	AMR           []string `json:"amr,omitempty"`
+	ACR           string   `json:"acr,omitempty"`
 	Session       string   `json:"sid"`
 	Email         string   `json:"email"`
 	EmailVerified bool     `json:"email_verified"`
@@ -229,7 +231,7 @@ func (s *Service) IssueID(ctx context.Context, sess *sessions.Session, u *users.
 	return s.sign(ctx, TypeID, idClaims{
 		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: s.cfg.ClientID,
 		Expiry: now.Add(s.cfg.IDTTL).Unix(), IssuedAt: now.Unix(), AuthTime: sess.AuthTime.Unix(),
-		Nonce: nonce, AMR: sess.AMR, Session: sess.ID, Email: u.Email, EmailVerified: u.EmailVerified,
+		Nonce: nonce, AMR: sess.AMR, ACR: sess.ACR(), Session: sess.ID, Email: u.Email, EmailVerified: u.EmailVerified,
 	})
 }
 

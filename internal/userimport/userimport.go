@@ -193,35 +193,45 @@ type pending struct {
 
 // batch accumulates lines until it is written.
 type batch struct {
-	im      *Importer
-	opts    *Options
-	emit    func(Result) error
-	lines   []pending
-	rows    []*Row
-	bytes   int
-	sum     Summary
-	written int
+	lines []pending
+	rows  []*Row
+	bytes int
 }
 
-// add appends a line and writes the batch once it is full: BatchSize rows, maxBatchBytes of
-// input, or 4 × BatchSize lines (invalid lines are cheap but their results wait too).
-func (b *batch) add(ctx context.Context, p pending) error {
+// full reports whether b should be written: BatchSize rows, maxBatchBytes of input, or
+// 4 × BatchSize lines (invalid lines are cheap, but their results wait for the batch too).
+func (b *batch) full(o *Options) bool {
+	return len(b.rows) >= o.BatchSize || b.bytes >= maxBatchBytes || len(b.lines) >= 4*o.BatchSize
+}
+
+func (b *batch) add(p pending) {
 	b.lines = append(b.lines, p)
 	if p.row != nil {
 		b.rows = append(b.rows, p.row)
 	}
 	b.bytes += len(p.raw)
-	if len(b.rows) >= b.opts.BatchSize || b.bytes >= maxBatchBytes || len(b.lines) >= 4*b.opts.BatchSize {
-		return b.flush(ctx)
-	}
-	return nil
 }
 
-// flush writes the batch's rows in one transaction and emits its results in order.
-func (b *batch) flush(ctx context.Context) error {
+func (b *batch) reset() {
+	clear(b.lines) // drop the references to the lines' bytes
+	clear(b.rows)
+	b.lines, b.rows, b.bytes = b.lines[:0], b.rows[:0], 0
+}
+
+// writer writes batches, one at a time, and emits their results in order.
+type writer struct {
+	im      *Importer
+	opts    *Options
+	emit    func(Result) error
+	sum     Summary
+	written int
+}
+
+// flush writes b's rows in one transaction and emits its results in order.
+func (w *writer) flush(ctx context.Context, b *batch) error {
 	if len(b.rows) > 0 {
-		if err := b.im.store.ImportUsers(ctx, b.rows, b.opts.Upsert, b.opts.DryRun); err != nil {
-			return &StoreError{Written: b.written, Err: err}
+		if err := w.im.store.ImportUsers(ctx, b.rows, w.opts.Upsert, w.opts.DryRun); err != nil {
+			return &StoreError{Written: w.written, Err: err}
 		}
 	}
 	for i := range b.lines {
@@ -231,56 +241,86 @@ func (b *batch) flush(ctx context.Context) error {
 			switch {
 			case r.Status == Invalid:
 				p.res.Error, p.res.ID, p.res.Ignored = describeStoreRefusal(r.Err), "", nil
-			case r.Status == Created && b.opts.DryRun:
+			case r.Status == Created && w.opts.DryRun:
 				p.res.ID = ""
 			}
-			if r.CredentialsChanged && !b.opts.DryRun && b.im.revoker != nil {
-				if _, err := b.im.revoker.RevokeUser(ctx, r.ID, ""); err != nil {
-					return &StoreError{Written: b.written + len(b.rows), Err: fmt.Errorf("ending the sessions of updated user %s: %w", r.ID, err)}
+			if r.CredentialsChanged && !w.opts.DryRun && w.im.revoker != nil {
+				if _, err := w.im.revoker.RevokeUser(ctx, r.ID, ""); err != nil {
+					return &StoreError{Written: w.written + len(b.lines), Err: fmt.Errorf("ending the sessions of updated user %s: %w", r.ID, err)}
 				}
 			}
 		}
 		p.res.Raw = p.raw
-		b.sum.add(p.res.Status)
-		if err := b.emit(p.res); err != nil {
+		w.sum.add(p.res.Status)
+		if err := w.emit(p.res); err != nil {
 			return err
 		}
 	}
-	if !b.opts.DryRun {
-		b.written += len(b.lines)
+	if !w.opts.DryRun {
+		w.written += len(b.lines)
 	}
-	clear(b.lines) // drop the references to the lines' bytes
-	b.lines, b.rows, b.bytes = b.lines[:0], b.rows[:0], 0
 	return nil
 }
 
 // Run reads r in opts.Format and imports every user, calling emit with each line's Result in
-// input order (a batch at a time, after its transaction). A bad line is an Invalid result and
-// never stops the import. Run returns the summary and, when it stopped early, why: the
-// context ended, emit failed, or the store failed (*StoreError).
+// input order (a batch at a time, after its transaction; never concurrently, but not
+// necessarily on the caller's goroutine). A bad line is an Invalid result and never stops the
+// import. Run returns the summary and, when it stopped early, why: the context ended, emit
+// failed, the input could not be read on (ErrInput), or the store failed (*StoreError).
+//
+// Reading and parsing one batch overlaps with writing the previous one, so that an import
+// uses two cores; at most two batches are in memory.
 func (im *Importer) Run(ctx context.Context, r io.Reader, opts Options, emit func(Result) error) (Summary, error) {
 	if err := opts.check(); err != nil {
 		return Summary{}, err
 	}
-	b := &batch{im: im, opts: &opts, emit: emit}
+	w := &writer{im: im, opts: &opts, emit: emit}
 	next := im.lineSource(r, &opts)
+	cur, spare := &batch{}, &batch{}
+	var inflight chan error // the previous batch's flush, if any
+	wait := func() error {
+		if inflight == nil {
+			return nil
+		}
+		err := <-inflight
+		inflight = nil
+		return err
+	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return b.sum, err
+			return w.summary(wait), err
 		}
 		p, err := next(ctx)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return b.sum, err
+			return w.summary(wait), err
 		}
-		if err := b.add(ctx, p); err != nil {
-			return b.sum, err
+		cur.add(p)
+		if !cur.full(&opts) {
+			continue
 		}
+		if err := wait(); err != nil {
+			return w.sum, err
+		}
+		done := make(chan error, 1)
+		go func(b *batch) { done <- w.flush(ctx, b) }(cur)
+		inflight = done
+		cur, spare = spare, cur
+		cur.reset()
 	}
-	err := b.flush(ctx)
-	return b.sum, err
+	if err := wait(); err != nil {
+		return w.sum, err
+	}
+	err := w.flush(ctx, cur)
+	return w.sum, err
+}
+
+// summary waits for the batch being written and returns the summary so far.
+func (w *writer) summary(wait func() error) Summary {
+	_ = wait()
+	return w.sum
 }
 
 func describeStoreRefusal(err error) string {

@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
+	"github.com/gatehouse-auth/gatehouse/internal/userimport"
 )
 
 const testIssuer = "http://gatehouse.test"
@@ -111,6 +112,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 		Tokens:       e.tokens,
 		Keys:         km,
 		AccessKeys:   accesskeys.New(db, e.clock.Now),
+		UserImport:   userimport.New(db, e.hasher.h, sm, e.clock.Now),
 		Ready:        db.Ping,
 		AdminKeyHash: secret.Hash(adminKey),
 		Logger:       log,

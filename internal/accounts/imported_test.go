@@ -2,9 +2,15 @@ package accounts_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -14,6 +20,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
+	"github.com/gatehouse-auth/gatehouse/internal/userimport"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
 
@@ -215,5 +222,41 @@ func TestLazyPasswordMigration(t *testing.T) {
 				t.Fatalf("password_migrated events %v", reasons)
 			}
 		})
+	}
+}
+
+// TestLazyMigrationOverTLS signs a user in through a real PasswordEndpoint against a TLS
+// server that checks the signature with its own HMAC code.
+func TestLazyMigrationOverTLS(t *testing.T) {
+	db := openSQLite(t)
+	f := newFixture(t, db, nil, generous)
+	secretKey := []byte("shared secret of the two systems")
+	var calls atomic.Int64
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		body, _ := io.ReadAll(r.Body)
+		ts, sig, _ := strings.Cut(strings.TrimPrefix(r.Header.Get("Gatehouse-Signature"), "t="), ",v1=")
+		m := hmac.New(sha256.New, secretKey)
+		m.Write([]byte(ts + "." + string(body)))
+		if got, _ := hex.DecodeString(sig); !hmac.Equal(got, m.Sum(nil)) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var in struct{ Email, Password string }
+		json.Unmarshal(body, &in)
+		json.NewEncoder(w).Encode(map[string]any{"ok": in.Email == "old@example.com" && in.Password == testPassword})
+	}))
+	defer srv.Close()
+	f.svc.WithLegacyPasswords(userimport.NewPasswordEndpoint(srv.URL, secretKey, srv.Client(), f.clock.Now))
+	ctx := context.Background()
+	if _, err := f.svc.Login(ctx, "old@example.com", "wrong password", client("198.51.100.9")); !errors.Is(err, accounts.ErrInvalidCredentials) {
+		t.Fatalf("wrong: %v", err)
+	}
+	r, err := f.svc.Login(ctx, "old@example.com", testPassword, client("198.51.100.9"))
+	if err != nil || password.Scheme(r.User.PasswordHash) != "argon2id" || r.User.EmailVerified {
+		t.Fatalf("migrated sign-in: %+v %v", r, err)
+	}
+	if _, err := f.svc.Login(ctx, "old@example.com", testPassword, client("198.51.100.9")); err != nil || calls.Load() != 2 {
+		t.Fatalf("second sign-in: %v, endpoint asked %d times (want 2: the wrong and the first right one)", err, calls.Load())
 	}
 }

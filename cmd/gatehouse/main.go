@@ -5,6 +5,7 @@
 //	gatehouse migrate   apply database migrations
 //	gatehouse user      create, list and disable users
 //	gatehouse keys      list signing keys, rotate them now
+//	gatehouse import    import users from another identity provider
 package main
 
 import (
@@ -43,6 +44,7 @@ commands:
   migrate   apply pending database migrations
   user      manage users: create, list, disable
   keys      signing keys: list, rotate (emergency: old keys stop verifying at once)
+  import    import users in bulk: import users [--format gatehouse|auth0|firebase] FILE
   version   print the version, commit and Go version (also --version)
 `
 
@@ -62,6 +64,8 @@ func run(ctx context.Context, e runEnv) error {
 		return userCmd(ctx, e)
 	case "keys":
 		return keysCmd(ctx, e)
+	case "import":
+		return importCmd(ctx, e)
 	case "version", "--version", "-version":
 		return printVersion(e.stdout)
 	case "help", "-h", "--help":

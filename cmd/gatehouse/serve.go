@@ -74,6 +74,7 @@ func serve(ctx context.Context, e runEnv) error {
 		Tokens:             a.tokens,
 		Keys:               a.keys,
 		AccessKeys:         a.accessKeys,
+		UserImport:         a.importer,
 		Ready:              a.db.Ping,
 		AdminKeyHash:       hash,
 		Proxies:            ratelimit.ProxyPolicy{Trusted: cfg.trusted},

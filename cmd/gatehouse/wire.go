@@ -27,6 +27,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store/redis"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
+	"github.com/gatehouse-auth/gatehouse/internal/userimport"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 	"github.com/gatehouse-auth/gatehouse/jws"
 )
@@ -39,6 +40,8 @@ type storage interface {
 	audit.Store
 	keys.Store
 	accesskeys.Store
+	users.IdentityStore
+	userimport.Store
 	store.Settings
 	Ping(ctx context.Context) error
 	Migrate(ctx context.Context) ([]int, error)
@@ -83,6 +86,8 @@ type app struct {
 	buckets  ratelimit.Store
 	// accessKeys are the machine credentials.
 	accessKeys *accesskeys.Service
+	// importer runs bulk user imports (HTTP and `gatehouse import users`).
+	importer *userimport.Importer
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -179,6 +184,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		}
 		acc.WithPasswordPolicy(&password.Policy{Breached: pf}) // open for the life of the process
 	}
+	if cfg.LegacyPasswordEndpoint != "" {
+		acc.WithLegacyPasswords(userimport.NewPasswordEndpoint(cfg.LegacyPasswordEndpoint, []byte(cfg.LegacyPasswordSecret), nil, now))
+	}
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		accounts:   acc,
@@ -186,6 +194,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		redis:      rc,
 		buckets:    buckets,
 		accessKeys: accesskeys.New(db, now),
+		importer:   userimport.New(db, hasher, sm, now),
 	}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/internal/userimport"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
@@ -71,9 +72,17 @@ func (db *DB) ImportUsers(ctx context.Context, rows []*userimport.Row, upsert, d
 			return unavailable(err)
 		}
 	}
-	for _, r := range rows {
-		if err := st.one(ctx, r, upsert); err != nil {
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), importChunk)]
+		rows = rows[len(chunk):]
+		rest, err := st.bulk(ctx, tx, chunk)
+		if err != nil {
 			return unavailable(err)
+		}
+		for _, r := range rest {
+			if err := st.one(ctx, r, upsert); err != nil {
+				return unavailable(err)
+			}
 		}
 	}
 	if dryRun {
@@ -83,6 +92,104 @@ func (db *DB) ImportUsers(ctx context.Context, rows []*userimport.Row, upsert, d
 }
 
 type importStmts struct{ insert, byEmail, owner, link, update, del *sql.Stmt }
+
+// importChunk is how many users one multi-row INSERT writes: one statement instead of a
+// hundred is most of the import's speed on SQLite (9 parameters a row, far below SQLite's
+// limit of 32,766).
+const importChunk = 100
+
+// bulk inserts the new users of chunk, and their identities, with one statement each, and
+// returns the rows it did not settle, in order, for one: those whose email (or look-alike)
+// exists, and those whose identities another user holds (their user row is removed again).
+// Outcomes are those of writing the rows one by one in order, with one exception: in upsert
+// mode, when an existing user's row and a later new user's row of the same chunk claim the
+// same identity, the new user keeps it (one by one, the existing user would).
+func (st *importStmts) bulk(ctx context.Context, tx *sql.Tx, chunk []*userimport.Row) ([]*userimport.Row, error) {
+	var q strings.Builder
+	args := make([]any, 0, 8*len(chunk))
+	q.WriteString("INSERT INTO users (" + userColumns + ", email_skeleton) VALUES ")
+	for i, r := range chunk {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, 0, ?)")
+		u := &r.User
+		args = append(args, u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt), users.EmailSkeleton(u.Email))
+	}
+	q.WriteString(" ON CONFLICT DO NOTHING RETURNING id")
+	rs, err := tx.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, err
+	}
+	inserted := make(map[string]bool, len(chunk))
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			rs.Close()
+			return nil, err
+		}
+		inserted[id] = true
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return nil, err
+	}
+	// The identities of the inserted users, in one statement; RETURNING names those written.
+	q.Reset()
+	args = args[:0]
+	q.WriteString("INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES ")
+	n := 0
+	for _, r := range chunk {
+		if !inserted[r.User.ID] {
+			continue
+		}
+		for _, id := range r.Identities {
+			if n > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?)")
+			args = append(args, id.Issuer, id.Subject, r.User.ID, toDB(r.User.CreatedAt))
+			n++
+		}
+	}
+	linked := map[string]int{}
+	if n > 0 {
+		q.WriteString(" ON CONFLICT DO NOTHING RETURNING user_id")
+		rs, err := tx.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rs.Next() {
+			var id string
+			if err := rs.Scan(&id); err != nil {
+				rs.Close()
+				return nil, err
+			}
+			linked[id]++
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return nil, err
+		}
+	}
+	var rest []*userimport.Row
+	for _, r := range chunk {
+		switch {
+		case !inserted[r.User.ID]:
+			rest = append(rest, r)
+		case linked[r.User.ID] != len(r.Identities):
+			// An identity belongs to another user (or to an earlier row of this chunk): undo
+			// the user; one decides it again, after the rows before it.
+			if _, err := st.del.ExecContext(ctx, r.User.ID); err != nil {
+				return nil, err
+			}
+			rest = append(rest, r)
+		default:
+			r.Status, r.ID = userimport.Created, r.User.ID
+		}
+	}
+	return rest, nil
+}
 
 func (st *importStmts) close() {
 	for _, s := range []*sql.Stmt{st.insert, st.byEmail, st.owner, st.link, st.update, st.del} {

@@ -6,5 +6,5 @@ CREATE TABLE user_identities (
     user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     created_at INTEGER NOT NULL,
     PRIMARY KEY (issuer, subject)
-) STRICT;
+) STRICT, WITHOUT ROWID;
 CREATE INDEX user_identities_user ON user_identities(user_id);

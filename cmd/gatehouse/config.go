@@ -91,6 +91,13 @@ type Config struct {
 	WebAuthnRPID    string   `json:"webauthn_rp_id"`
 	WebAuthnOrigins []string `json:"webauthn_origins"`
 
+	// LegacyPasswordEndpoint is the URL of the old system's password check, for lazy password
+	// migration (docs/migration.md): HTTPS, or HTTP to a loopback address (tests).
+	// LegacyPasswordSecret signs the requests (at least 32 characters); only from the
+	// environment or the file.
+	LegacyPasswordEndpoint string `json:"legacy_password_endpoint"`
+	LegacyPasswordSecret   string `json:"legacy_password_secret"`
+
 	// KEK is the key-encryption key, base64 (32 bytes), from GATEHOUSE_KEK: several instances
 	// must share it. When empty, the file "kek" in the data directory is used (and created).
 	KEK string `json:"-"`
@@ -183,6 +190,8 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	set(&cfg.MetricsAddr, "GATEHOUSE_METRICS_ADDR", "")
 	set(&cfg.BreachedPasswordsFile, "GATEHOUSE_BREACHED_PASSWORDS_FILE", "")
 	set(&cfg.MFA, "GATEHOUSE_MFA", "")
+	set(&cfg.LegacyPasswordEndpoint, "GATEHOUSE_LEGACY_PASSWORD_ENDPOINT", "")
+	set(&cfg.LegacyPasswordSecret, "GATEHOUSE_LEGACY_PASSWORD_SECRET", "")
 	if v := getenv("GATEHOUSE_INSECURE_DEV"); v != "" {
 		cfg.InsecureDev = v == "1" || strings.EqualFold(v, "true")
 	}
@@ -375,6 +384,20 @@ func (c *Config) Validate() error {
 	}
 	if c.EventsRetention != 0 && c.EventsRetention < Duration(24*time.Hour) {
 		bad("events_retention must be at least 24h, or 0s to keep events for ever")
+	}
+	if c.LegacyPasswordEndpoint != "" {
+		u, err := url.Parse(c.LegacyPasswordEndpoint)
+		switch {
+		case err != nil || u.Host == "" || u.User != nil || u.Fragment != "" || (u.Scheme != "https" && u.Scheme != "http"):
+			bad("legacy_password_endpoint %q: want an absolute https URL without credentials", c.LegacyPasswordEndpoint)
+		case u.Scheme == "http" && !isLoopback(u.Hostname()):
+			bad("legacy_password_endpoint %q: must be https (http only to a loopback address)", c.LegacyPasswordEndpoint)
+		}
+		if len(c.LegacyPasswordSecret) < 32 {
+			bad("legacy_password_secret must have at least 32 characters when legacy_password_endpoint is set")
+		}
+	} else if c.LegacyPasswordSecret != "" {
+		bad("legacy_password_secret is set but legacy_password_endpoint is not")
 	}
 	if c.HashConcurrency < 0 || c.HashQueue < 0 {
 		bad("hash_concurrency and hash_queue must not be negative")

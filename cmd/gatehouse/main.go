@@ -5,6 +5,7 @@
 //	gatehouse migrate   apply database migrations
 //	gatehouse user      create, list and disable users
 //	gatehouse keys      list signing keys, rotate them now
+//	gatehouse import    import users from another identity provider
 package main
 
 import (
@@ -46,6 +47,7 @@ commands:
   user      manage users: create, list, disable
   keys      signing keys: list, rotate (emergency: old keys stop verifying at once)
   doctor    check the configuration, store, Redis, clocks and signing keys; print what is wrong
+  import    import users in bulk: import users [--format gatehouse|auth0|firebase] FILE
   version   print the version, commit and Go version (also --version)
 `
 
@@ -67,6 +69,8 @@ func run(ctx context.Context, e runEnv) error {
 		return keysCmd(ctx, e)
 	case "doctor":
 		return doctor(ctx, e)
+	case "import":
+		return importCmd(ctx, e)
 	case "version", "--version", "-version":
 		return printVersion(e.stdout)
 	case "help", "-h", "--help":

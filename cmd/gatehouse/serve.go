@@ -88,6 +88,7 @@ func serve(ctx context.Context, e runEnv) error {
 		AccessKeys:          a.accessKeys,
 		UserAccessKeyScopes: cfg.UserAccessKeyScopes,
 		Legacy:              a.legacy,
+		UserImport:          a.importer,
 		Passkeys:            a.passkeys,
 		Ready:               newReadiness(a.db.Ready, time.Second, time.Now).Ready,
 		AdminKeyHash:        hash,

@@ -31,6 +31,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/store/redis"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
+	"github.com/gatehouse-auth/gatehouse/internal/userimport"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 	"github.com/gatehouse-auth/gatehouse/jws"
 )
@@ -52,6 +53,8 @@ type storage interface {
 	mfa.UsedCodes
 	mfa.ChallengeStore
 	DeleteExpiredChallenges(ctx context.Context, now time.Time) (int, error)
+	users.IdentityStore
+	userimport.Store
 	store.Settings
 	Ping(ctx context.Context) error
 	// Ready reports whether the store accepts writes (GET /readyz).
@@ -109,6 +112,8 @@ type app struct {
 	legacy *legacy.Service
 	// passkeys is nil when the issuer makes no WebAuthn relying party (see Config.passkeys).
 	passkeys *passkeys.Service
+	// importer runs bulk user imports (HTTP and `gatehouse import users`).
+	importer *userimport.Importer
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -231,6 +236,9 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	}
 	ak := accesskeys.New(db, now)
 	ts.WithClients(ak.ClientLookup)
+	if cfg.LegacyPasswordEndpoint != "" {
+		acc.WithLegacyPasswords(userimport.NewPasswordEndpoint(cfg.LegacyPasswordEndpoint, []byte(cfg.LegacyPasswordSecret), nil, now))
+	}
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		retention:  retention,
@@ -241,6 +249,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		buckets:    buckets,
 		accessKeys: ak,
 		passkeys:   pks,
+		importer:   userimport.New(db, hasher, sm, now),
 	}, nil
 }
 

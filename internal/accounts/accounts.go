@@ -93,6 +93,7 @@ type Service struct {
 	hasher   Hasher
 	limiter  *ratelimit.Limiter
 	audit    *audit.Log
+	legacy   LegacyPasswords // nil: no lazy password migration
 	log      *slog.Logger
 	now      func() time.Time
 	policy   *password.Policy // nil: password.Check alone
@@ -223,25 +224,40 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Resul
 		t.Release() // before the sampled audit write
 		return nil, s.refused(ctx, charge, email, c)
 	}
-	var ok, rehash bool
+	var ok, rehash, malformed bool
 	if u == nil || u.PasswordHash == "" {
 		err = t.VerifyDummy(pw)
 	} else {
 		ok, rehash, err = t.Verify(pw, u.PasswordHash)
 	}
+	if errors.Is(err, password.ErrMalformedHash) {
+		// A stored hash that does not parse (a bad import or a corrupt row) is a failed
+		// sign-in, answered like a wrong password (the ticket spent a full dummy hash on it);
+		// the operator learns from the log and the audit reason.
+		s.log.ErrorContext(ctx, "stored password hash is malformed; sign-in refused", "user", u.ID, "scheme", password.Scheme(u.PasswordHash), "err", err)
+		ok, rehash, malformed, err = false, false, true, nil
+	}
 	if err != nil {
 		return nil, err
+	}
+	if !ok && s.legacy != nil && (u == nil || (u.PasswordHash == "" && !u.Disabled)) {
+		var lerr error
+		if u, ok, lerr = s.lazyMigrate(ctx, u, email, pw, c); lerr != nil {
+			return nil, lerr
+		}
 	}
 	switch {
 	case u == nil:
 		return nil, s.loginFailed(ctx, "", email, "unknown_user", charge, c)
+	case malformed:
+		return nil, s.loginFailed(ctx, u.ID, email, "malformed_password_hash", charge, c)
 	case !ok:
 		return nil, s.loginFailed(ctx, u.ID, email, "bad_password", charge, c)
 	case u.Disabled:
 		return nil, s.loginFailed(ctx, u.ID, email, "user_disabled", charge, c)
 	}
 	if rehash {
-		s.rehash(ctx, u, pw)
+		s.rehash(ctx, u, pw, c)
 	}
 	if err := s.limiter.LoginSucceeded(ctx, c.RateKey, email); err != nil {
 		return nil, err
@@ -300,9 +316,10 @@ func (s *Service) loginFailed(ctx context.Context, userID, email, reason string,
 	return ErrInvalidCredentials
 }
 
-// rehash upgrades a stored hash made with weaker parameters (or a legacy algorithm). A
-// failure only costs the upgrade, not the sign-in.
-func (s *Service) rehash(ctx context.Context, u *users.User, pw string) {
+// rehash upgrades a stored hash made with weaker parameters (or an imported scheme) and
+// audits it as user.password_rehashed, naming the old scheme. A failure only costs the
+// upgrade, not the sign-in: the next sign-in tries again.
+func (s *Service) rehash(ctx context.Context, u *users.User, pw string, c Client) {
 	h, err := s.hasher.Hash(ctx, pw)
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash skipped", "user", u.ID, "err", err)
@@ -315,7 +332,12 @@ func (s *Service) rehash(ctx context.Context, u *users.User, pw string) {
 		s.log.WarnContext(ctx, "password rehash not stored", "user", u.ID, "err", err)
 		return
 	}
+	old := password.Scheme(u.PasswordHash)
 	*u = nu
+	if err := s.audit.Record(ctx, audit.Event{Type: audit.PasswordRehashed, UserID: u.ID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent,
+		Outcome: audit.Success, Reason: old}); err != nil {
+		s.log.WarnContext(ctx, "password rehash not audited", "user", u.ID, "err", err)
+	}
 }
 
 // startSession mints a session for u, the user as read before its credentials were checked,

@@ -25,6 +25,14 @@ const (
 	AdminUserLogout  = "admin.user.logout"
 	RefreshReused    = "refresh_token.reused"
 	AdminKeysRotated = "admin.keys.rotated"
+	// PasswordRehashed: a sign-in replaced the user's stored hash (an imported scheme, or
+	// argon2id with weaker parameters) by a fresh argon2id hash; Reason names the old scheme.
+	PasswordRehashed = "user.password_rehashed"
+	// PasswordMigrated: the legacy password endpoint confirmed a password at sign-in and the
+	// user got an argon2id hash; Reason is "created" (a new user) or "existing".
+	PasswordMigrated = "user.password_migrated"
+	// AdminUsersImported: a bulk import ran (HTTP or CLI); Reason says how it ended.
+	AdminUsersImported = "admin.users.imported"
 )
 
 // Outcomes.

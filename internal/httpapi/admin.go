@@ -61,7 +61,7 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, toUserJSON(u))
+	writeJSON(w, http.StatusCreated, toAdminUserJSON(u))
 	return nil
 }
 
@@ -81,9 +81,9 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]userJSON, 0, len(list))
+	out := make([]adminUserJSON, 0, len(list))
 	for _, u := range list {
-		out = append(out, toUserJSON(u))
+		out = append(out, toAdminUserJSON(u))
 	}
 	var next *string
 	if len(list) == limit {
@@ -108,12 +108,12 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		writeJSON(w, http.StatusOK, struct {
-			userJSON
+			adminUserJSON
 			MFA adminUserMFA `json:"mfa"`
-		}{toUserJSON(u), adminUserMFA{TOTP: st.TOTP, RecoveryCodes: st.RecoveryCodes}})
+		}{toAdminUserJSON(u), adminUserMFA{TOTP: st.TOTP, RecoveryCodes: st.RecoveryCodes}})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, toUserJSON(u))
+	writeJSON(w, http.StatusOK, toAdminUserJSON(u))
 	return nil
 }
 
@@ -140,7 +140,7 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, toUserJSON(u))
+	writeJSON(w, http.StatusOK, toAdminUserJSON(u))
 	return nil
 }
 
@@ -159,7 +159,7 @@ func (s *Server) adminSetDisabled(disabled bool) handlerFunc {
 				return err
 			}
 		}
-		writeJSON(w, http.StatusOK, toUserJSON(u))
+		writeJSON(w, http.StatusOK, toAdminUserJSON(u))
 		return nil
 	}
 }

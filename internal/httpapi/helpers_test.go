@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
+	"github.com/gatehouse-auth/gatehouse/internal/userimport"
 )
 
 const testIssuer = "http://gatehouse.test"
@@ -115,6 +116,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 		Tokens:       e.tokens,
 		Keys:         km,
 		AccessKeys:   ak,
+		UserImport:   userimport.New(db, e.hasher.h, sm, e.clock.Now),
 		Ready:        db.Ping,
 		AdminKeyHash: secret.Hash(adminKey),
 		Logger:       log,

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"github.com/gatehouse-auth/gatehouse/internal/users"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -115,7 +117,7 @@ func TestTokenExchange(t *testing.T) {
 	r := e.do("POST", "/v1/admin/users", map[string]any{"email": "ada@example.com"}, asAdmin()...)
 	r.wantStatus(t, http.StatusCreated)
 	uid := r.json(t)["id"].(string)
-	if err := e.db.LinkIdentity(context.Background(), idp.issuer, "auth0|ada", uid); err != nil {
+	if err := e.db.LinkIdentity(context.Background(), users.Identity{Issuer: idp.issuer, Subject: "auth0|ada", UserID: uid}); err != nil {
 		t.Fatal(err)
 	}
 	now := e.clock.Now()

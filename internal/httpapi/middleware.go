@@ -66,7 +66,7 @@ func (s *Server) outer(next http.Handler) http.Handler {
 		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 
 		ctx, cancel := context.WithValue(r.Context(), requestIDKey, id), context.CancelFunc(func() {})
-		if r.URL.Path != streamPath { // the event stream lives as long as its client
+		if r.URL.Path != streamPath && r.URL.Path != importPath { // they live as long as their client
 			ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
 		}
 		defer cancel()

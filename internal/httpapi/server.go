@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
+	"github.com/gatehouse-auth/gatehouse/internal/userimport"
 )
 
 // Config is what the server needs; cmd/gatehouse builds it.
@@ -42,6 +43,11 @@ type Config struct {
 	// UserAccessKeyScopes are the scopes users may give the access keys they create for
 	// themselves (/v1/access-keys); empty: users create none.
 	UserAccessKeyScopes []string
+	// UserImport runs bulk user imports (nil: POST /v1/admin/users/import answers 404).
+	UserImport *userimport.Importer
+	// DefaultLegacyIssuer, if set, names the issuer of Auth0 import lines when the request
+	// gives none (the only registered legacy issuer); nil: ?issuer= is required.
+	DefaultLegacyIssuer func(ctx context.Context) (string, error)
 	// Ready reports whether the store answers (GET /readyz).
 	Ready func(ctx context.Context) error
 	// AdminKeyHash is SHA-256 of the management key.
@@ -163,6 +169,9 @@ func (s *Server) routes() {
 	s.handle("POST /v1/login/passkey/finish", s.passkeyLoginFinish)
 
 	s.handle("POST /v1/admin/users", s.admin(s.adminCreateUser))
+	if s.cfg.UserImport != nil {
+		s.handle("POST /v1/admin/users/import", s.admin(s.adminImportUsers))
+	}
 	s.handle("GET /v1/admin/users", s.admin(s.adminListUsers))
 	s.handle("GET /v1/admin/users/{id}", s.admin(s.adminGetUser))
 	s.handle("PATCH /v1/admin/users/{id}", s.admin(s.adminUpdateUser))

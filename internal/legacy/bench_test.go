@@ -1,6 +1,8 @@
 package legacy_test
 
 import (
+	"github.com/gatehouse-auth/gatehouse/internal/users"
+
 	"context"
 	"testing"
 	"time"
@@ -22,7 +24,7 @@ func BenchmarkExchange(b *testing.B) {
 		b.Fatal(err)
 	}
 	u := f.mustUser(b, "bench@example.com", true)
-	if err := f.db.LinkIdentity(ctx, es.Issuer, "bench", u.ID); err != nil {
+	if err := f.db.LinkIdentity(ctx, users.Identity{Issuer: es.Issuer, Subject: "bench", UserID: u.ID}); err != nil {
 		b.Fatal(err)
 	}
 	now := f.clock.Now()

@@ -347,7 +347,10 @@ func (s *Service) createUser(ctx context.Context, lc legacyClaims, c accounts.Cl
 // the identity was linked meanwhile to another user (a concurrent exchange of another token
 // of the same subject), that user is the one.
 func (s *Service) link(ctx context.Context, issuer, sub string, u *users.User) error {
-	lerr := s.ids.LinkIdentity(ctx, issuer, sub, u.ID)
+	lerr := s.ids.LinkIdentity(ctx, users.Identity{Issuer: issuer, Subject: sub, UserID: u.ID, CreatedAt: s.now()})
+	if errors.Is(lerr, users.ErrIdentityTaken) {
+		lerr = nil // linked meanwhile to another user: the re-read below says who
+	}
 	cur, err := s.ids.UserByIdentity(ctx, issuer, sub)
 	if err != nil {
 		if lerr != nil {

@@ -1,6 +1,8 @@
 package legacy_test
 
 import (
+	"github.com/gatehouse-auth/gatehouse/internal/users"
+
 	"context"
 	"errors"
 	"slices"
@@ -37,7 +39,7 @@ func TestExchangeAccessAndIDTokens(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u := f.mustUser(t, "ada@example.com", true)
-		if err := f.db.LinkIdentity(ctx, f.rs.Issuer, "auth0|ada", u.ID); err != nil {
+		if err := f.db.LinkIdentity(ctx, users.Identity{Issuer: f.rs.Issuer, Subject: "auth0|ada", UserID: u.ID}); err != nil {
 			t.Fatal(err)
 		}
 		c := f.claims("auth0|ada")
@@ -121,9 +123,9 @@ func TestExchangeRefusals(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u := f.mustUser(t, "bo@example.com", true)
-		f.db.LinkIdentity(ctx, f.rs.Issuer, "auth0|bo", u.ID)
+		f.db.LinkIdentity(ctx, users.Identity{Issuer: f.rs.Issuer, Subject: "auth0|bo", UserID: u.ID})
 		off := f.mustUser(t, "off@example.com", true)
-		f.db.LinkIdentity(ctx, f.rs.Issuer, "auth0|off", off.ID)
+		f.db.LinkIdentity(ctx, users.Identity{Issuer: f.rs.Issuer, Subject: "auth0|off", UserID: off.ID})
 		off.Disabled = true
 		if err := f.db.UpdateUser(ctx, off); err != nil {
 			t.Fatal(err)
@@ -232,7 +234,7 @@ func TestExchangeReplay(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u := f.mustUser(t, "cy@example.com", true)
-		f.db.LinkIdentity(ctx, f.rs.Issuer, "auth0|cy", u.ID)
+		f.db.LinkIdentity(ctx, users.Identity{Issuer: f.rs.Issuer, Subject: "auth0|cy", UserID: u.ID})
 		withJTI := sign(t, f.rsKey(), nil, f.claims("auth0|cy"))
 		c := f.claims("auth0|cy")
 		delete(c, "jti")
@@ -353,7 +355,7 @@ func TestExchangeKeys(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, f *fixture) {
 		ctx := context.Background()
 		u := f.mustUser(t, "hal@example.com", true)
-		f.db.LinkIdentity(ctx, f.rs.Issuer, "auth0|hal", u.ID)
+		f.db.LinkIdentity(ctx, users.Identity{Issuer: f.rs.Issuer, Subject: "auth0|hal", UserID: u.ID})
 		tn := f.idp.tenants["rs"]
 		ex := func(k idpKey) error {
 			_, err := f.svc.Exchange(ctx, sign(t, k, nil, f.claims("auth0|hal")), legacy.TokenTypeAccess, testClient)

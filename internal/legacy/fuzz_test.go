@@ -1,6 +1,8 @@
 package legacy_test
 
 import (
+	"github.com/gatehouse-auth/gatehouse/internal/users"
+
 	"context"
 	"errors"
 	"testing"
@@ -14,7 +16,7 @@ import (
 func FuzzExchange(f *testing.F) {
 	fx := newFixture(f, openSQLite(f), generous)
 	u := fx.mustUser(f, "fuzz@example.com", true)
-	if err := fx.db.LinkIdentity(context.Background(), fx.rs.Issuer, "auth0|fuzz", u.ID); err != nil {
+	if err := fx.db.LinkIdentity(context.Background(), users.Identity{Issuer: fx.rs.Issuer, Subject: "auth0|fuzz", UserID: u.ID}); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(sign(f, fx.rsKey(), map[string]any{"x5c": []string{"MIIB"}}, fx.claims("auth0|fuzz")), legacy.TokenTypeAccess)

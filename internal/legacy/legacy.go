@@ -247,12 +247,6 @@ type Store interface {
 	MarkLegacyToken(ctx context.Context, key string, expires, now time.Time) (bool, error)
 }
 
-// Identities links a legacy issuer's subjects to users (the user_identities table; the bulk
-// import links them too).
-type Identities interface {
-	// UserByIdentity returns the user linked to issuer and subject, or users.ErrNotFound.
-	UserByIdentity(ctx context.Context, issuer, subject string) (*users.User, error)
-	// LinkIdentity links issuer and subject to userID. An identity linked already stays
-	// as it is (to whichever user it was linked).
-	LinkIdentity(ctx context.Context, issuer, subject, userID string) error
-}
+// Identities links a legacy issuer's subjects to users: the user_identities table that the bulk
+// import fills too (users.IdentityStore).
+type Identities = users.IdentityStore

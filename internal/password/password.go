@@ -19,9 +19,12 @@
 // VerifyDummy runs a full verification against a hash no password matches, so that a sign-in
 // for an unknown account costs what one for a known account costs.
 //
-// Legacy bcrypt hashes ($2a$, $2b$, $2y$) verify too, so that users imported from other systems
-// keep their passwords; they always report needsRehash so the caller replaces them with
-// argon2id on the next successful sign-in.
+// Imported hashes of every scheme in schemes.go (bcrypt, scrypt, PBKDF2, sha-crypt, Auth0's
+// objects, ...) verify too, inside the same bounded slots, so that users imported from other
+// systems keep their passwords; a match always reports needsRehash so the caller replaces
+// them with argon2id. A stored hash that does not parse (or exceeds its scheme's cost cap) is
+// ErrMalformedHash; a Ticket still spends a dummy verification on it, so that such a sign-in
+// costs what a wrong password costs.
 //
 // Check applies the password policy (NIST SP 800-63B §3.1.1.2): 8 to 256 characters, valid
 // UTF-8 without NUL, and not on the bundled common-password list. That list is Openwall's
@@ -43,7 +46,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // ErrBusy is returned by Hash, Verify and VerifyDummy when no hashing slot is available: the
@@ -93,9 +95,6 @@ var MaxParams = Params{Memory: 256 * 1024, Time: 16, Threads: 16, SaltLen: 64, K
 const (
 	minSaltLen = 8
 	minKeyLen  = 16
-	// maxBcryptCost caps legacy bcrypt hashes for the same reason as MaxParams: cost 31 would
-	// hold a slot for hours. Cost 14 is about 1 s; real imports use 10 to 12.
-	maxBcryptCost = 14
 )
 
 // weakerThan reports whether p is weaker than q in any dimension that matters for security.
@@ -475,11 +474,13 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 	return t.Hash(password)
 }
 
-// Verify reports whether password matches encoded, a PHC argon2id string or a legacy bcrypt
-// hash, comparing in constant time. needsRehash is true after a successful match when the
-// stored hash is bcrypt or has weaker parameters than the Hasher's, so the caller should store
-// a fresh Hash. A stored hash that does not parse strictly or exceeds MaxParams yields
-// ErrMalformedHash without any hashing; no slot yields ErrBusy.
+// Verify reports whether password matches encoded, a PHC argon2id string (Gatehouse's own) or
+// an imported hash of any scheme Scheme names, comparing in constant time. needsRehash is
+// true after a successful match when the stored hash is not argon2id or has weaker parameters
+// than the Hasher's, so the caller should store a fresh Hash. A stored hash that does not
+// parse strictly or exceeds its caps (MaxParams for argon2id, the MaxLegacy* constants for the
+// others; bcrypt's cost is capped at MaxLegacyBcryptCost whether it was imported or not)
+// yields ErrMalformedHash without any hashing; no slot yields ErrBusy.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, needsRehash bool, err error) {
 	if err := checkEncoded(encoded); err != nil {
 		return false, false, err
@@ -491,20 +492,30 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, need
 	return h.verifyHeld(password, encoded)
 }
 
+// isNative reports whether encoded is in Gatehouse's own form, argon2id, parsed by decodePHC
+// with MaxParams. Imported argon2id hashes are native too: once CheckImported accepted them,
+// they are within MaxParams.
+func isNative(encoded string) bool { return strings.HasPrefix(encoded, "$argon2id$") }
+
 // checkEncoded parses a stored hash (and its cost caps) without hashing.
 func checkEncoded(encoded string) error {
-	if isBcrypt(encoded) {
-		_, err := bcryptCost(encoded)
+	if isNative(encoded) {
+		_, _, _, err := decodePHC(encoded)
 		return err
 	}
-	_, _, _, err := decodePHC(encoded)
+	_, err := parseLegacy(encoded)
 	return err
 }
 
 // verifyHeld is Verify for a caller that holds a slot.
 func (h *Hasher) verifyHeld(password, encoded string) (ok, needsRehash bool, err error) {
-	if isBcrypt(encoded) {
-		return verifyBcrypt(password, encoded)
+	if !isNative(encoded) {
+		lh, err := parseLegacy(encoded)
+		if err != nil {
+			return false, false, err
+		}
+		ok := lh.verify(password)
+		return ok, ok, nil
 	}
 	p, salt, key, err := decodePHC(encoded)
 	if err != nil {
@@ -513,34 +524,6 @@ func (h *Hasher) verifyHeld(password, encoded string) (ok, needsRehash bool, err
 	got := h.kdf([]byte(password), salt, p)
 	ok = subtle.ConstantTimeCompare(got, key) == 1
 	return ok, ok && p.weakerThan(h.params), nil
-}
-
-func bcryptCost(encoded string) (int, error) {
-	cost, err := bcrypt.Cost([]byte(encoded))
-	if err != nil {
-		return 0, fmt.Errorf("%w: bcrypt: %v", ErrMalformedHash, err)
-	}
-	if cost > maxBcryptCost {
-		return 0, fmt.Errorf("%w: bcrypt cost %d above %d", ErrMalformedHash, cost, maxBcryptCost)
-	}
-	return cost, nil
-}
-
-// verifyBcrypt checks a legacy bcrypt hash. Passwords longer than 72 bytes are compared as
-// the legacy system hashed them, on their first 72 bytes (bcrypt ignores the rest); the
-// rehash that follows a match removes that weakness.
-func verifyBcrypt(password, encoded string) (ok, needsRehash bool, err error) {
-	if _, err := bcryptCost(encoded); err != nil {
-		return false, false, err
-	}
-	switch err := bcrypt.CompareHashAndPassword([]byte(encoded), []byte(password)); {
-	case err == nil:
-		return true, true, nil
-	case errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
-		return false, false, nil
-	default:
-		return false, false, fmt.Errorf("%w: bcrypt: %v", ErrMalformedHash, err)
-	}
 }
 
 // VerifyDummy runs a full argon2id verification with the Hasher's current parameters against
@@ -594,13 +577,20 @@ func (t *Ticket) spend() error {
 	return nil
 }
 
-// Verify is Hasher.Verify on the ticket's slot.
+// Verify is Hasher.Verify on the ticket's slot, with one difference: a stored hash that is
+// malformed still costs a full dummy verification before ErrMalformedHash is returned, so
+// that the caller (a sign-in, which answers it as a wrong password) takes the same time
+// whatever the stored row holds.
 func (t *Ticket) Verify(password, encoded string) (ok, needsRehash bool, err error) {
 	if err := t.spend(); err != nil {
 		return false, false, err
 	}
 	defer t.h.release()
-	return t.h.verifyHeld(password, encoded)
+	ok, needsRehash, err = t.h.verifyHeld(password, encoded)
+	if errors.Is(err, ErrMalformedHash) && encoded != t.h.dummy {
+		_, _, _ = t.h.verifyHeld(password, t.h.dummy)
+	}
+	return ok, needsRehash, err
 }
 
 // VerifyDummy is Hasher.VerifyDummy on the ticket's slot.

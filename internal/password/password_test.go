@@ -225,7 +225,6 @@ func TestVerifyMalformed(t *testing.T) {
 		{"empty", ""},
 		{"garbage", "not a hash"},
 		{"dollars", "$$$$$"},
-		{"argon2i", phc("argon2i", "v=19", "m=64,t=1,p=1", salt, key)},
 		{"argon2d", phc("argon2d", "v=19", "m=64,t=1,p=1", salt, key)},
 		{"upper-case algorithm", phc("ARGON2ID", "v=19", "m=64,t=1,p=1", salt, key)},
 		{"version 16", phc("argon2id", "v=16", "m=64,t=1,p=1", salt, key)},
@@ -265,6 +264,10 @@ func TestVerifyMalformed(t *testing.T) {
 		{"bcrypt no cost", "$2a$"},
 		{"bcrypt cost 31", "$2a$31$" + bc[7:]},
 		{"bcrypt cost 15", "$2a$15$" + bc[7:]},
+		// One bcrypt cap for imported and stored hashes: MaxLegacyBcryptCost (13).
+		{"bcrypt cost 14", "$2a$14$" + bc[7:]},
+		{"unknown scheme", "$md4$abc$def"},
+		{"scrypt over its cap", "$scrypt$ln=30,r=8,p=1$c2FsdHNhbHQ$" + strings.Repeat("A", 43)},
 		{"bcrypt bad cost", "$2a$xx$" + bc[7:]},
 		{"bcrypt 2x", "$2x$" + bc[4:]},
 	} {

@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,7 +29,6 @@ func RunLegacy(t *testing.T, newStore func(t *testing.T) LegacyStore) {
 	t.Run("LegacyIssuers", func(t *testing.T) { testLegacyIssuers(t, newStore(t)) })
 	t.Run("LegacyTokenMarks", func(t *testing.T) { testLegacyMarks(t, newStore(t)) })
 	t.Run("LegacyTokenMarkRace", func(t *testing.T) { testLegacyMarkRace(t, newStore(t)) })
-	t.Run("UserIdentities", func(t *testing.T) { testIdentities(t, newStore(t)) })
 }
 
 func testLegacyIssuers(t *testing.T, s LegacyStore) {
@@ -151,47 +149,5 @@ func testLegacyMarkRace(t *testing.T, s LegacyStore) {
 	wg.Wait()
 	if wins.Load() != 1 {
 		t.Fatalf("%d concurrent marks were first; want exactly 1", wins.Load())
-	}
-}
-
-func testIdentities(t *testing.T, s LegacyStore) {
-	ctx := context.Background()
-	var us []*users.User
-	for i := range 2 {
-		u := &users.User{ID: secret.NewID(), Email: fmt.Sprintf("linked%d@example.com", i), CreatedAt: base, UpdatedAt: base}
-		if err := s.CreateUser(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-		us = append(us, u)
-	}
-	const iss = "https://tenant.auth0.example/"
-	if _, err := s.UserByIdentity(ctx, iss, "auth0|1"); !errors.Is(err, users.ErrNotFound) {
-		t.Fatalf("unlinked: %v", err)
-	}
-	if err := s.LinkIdentity(ctx, iss, "auth0|1", us[0].ID); err != nil {
-		t.Fatal(err)
-	}
-	// Linking again, even to another user, leaves the first link.
-	if err := s.LinkIdentity(ctx, iss, "auth0|1", us[1].ID); err != nil {
-		t.Fatalf("second link: %v", err)
-	}
-	got, err := s.UserByIdentity(ctx, iss, "auth0|1")
-	if err != nil || got.ID != us[0].ID || got.Email != us[0].Email {
-		t.Fatalf("UserByIdentity: %+v %v", got, err)
-	}
-	if _, err := s.UserByIdentity(ctx, "https://tenant.auth0.example", "auth0|1"); !errors.Is(err, users.ErrNotFound) {
-		t.Fatalf("issuer compared loosely: %v", err)
-	}
-	if err := s.DeleteUser(ctx, us[0].ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.UserByIdentity(ctx, iss, "auth0|1"); !errors.Is(err, users.ErrNotFound) {
-		t.Fatalf("identity outlived its user: %v", err)
-	}
-	if err := s.LinkIdentity(ctx, iss, "auth0|1", us[1].ID); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := s.UserByIdentity(ctx, iss, "auth0|1"); err != nil || got.ID != us[1].ID {
-		t.Fatalf("relinked after delete: %+v %v", got, err)
 	}
 }

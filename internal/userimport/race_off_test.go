@@ -1,0 +1,5 @@
+//go:build !race
+
+package userimport_test
+
+const raceEnabled = false

@@ -276,7 +276,6 @@ func (s *Server) deleteMe(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-
 func (s *Server) exportMe(w http.ResponseWriter, r *http.Request) error {
 	sess, err := s.caller(r)
 	if err != nil {

@@ -255,7 +255,6 @@ func postForm(t *testing.T, u, form string) (*http.Response, map[string]any) {
 	return send(t, http.DefaultClient, req)
 }
 
-
 // TestRequireVerifiedEmail: with require_verified_email, an unverified account cannot sign
 // in (only after a correct password does it say why), and can once verified.
 func TestRequireVerifiedEmail(t *testing.T) {

@@ -131,7 +131,7 @@ func (s *Service) checkCurrentPassword(ctx context.Context, u *users.User, pw st
 		return err
 	}
 	defer t.Release()
-	charge, err := s.limiter.ChargeLogin(ctx, c.RateKey, u.Email, true)
+	charge, err := s.limiter.ChargeLogin(ctx, c.RateKey, u.Email, d.Known)
 	if err != nil {
 		return err
 	}
@@ -322,7 +322,17 @@ func (s *Service) EmailLogin(ctx context.Context, email, code string, c Client) 
 	if !d.Allowed {
 		return nil, s.refused(ctx, d, email, c)
 	}
+	charge, err := s.limiter.ChargeLogin(ctx, c.RateKey, email, d.Known)
+	if err != nil {
+		return nil, err
+	}
+	if !charge.Allowed {
+		return nil, s.refused(ctx, charge, email, c)
+	}
 	fail := func(userID, reason string) error {
+		if err := s.limiter.LoginFailed(ctx, c.RateKey, email); err != nil {
+			return err
+		}
 		if err := s.audit.Record(ctx, audit.Event{Type: audit.LoginFailed, UserID: userID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Failure, Reason: reason}); err != nil {
 			return err
 		}
@@ -356,6 +366,9 @@ func (s *Service) EmailLogin(ctx context.Context, email, code string, c Client) 
 		if u, err = s.updateUser(ctx, u.ID, func(u *users.User) error { u.EmailVerified = true; return nil }); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.limiter.LoginSucceeded(ctx, c.RateKey, email); err != nil {
+		return nil, err
 	}
 	if err := s.audit.Record(ctx, audit.Event{Type: audit.EmailLogin, UserID: u.ID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success}); err != nil {
 		return nil, err

@@ -212,6 +212,49 @@ func testEmailFlows(t *testing.T, databaseURL string) {
 	res, body = postJSON(t, http.DefaultClient, s.url+"/v1/login/email/verify", map[string]string{"email": "alice@example.com", "code": lc})
 	expect(t, "sign-in code reused", res, body, 400, "invalid_code")
 
+	// Self-service with a fresh cookie session.
+	alice = newBrowser()
+	res, body = postJSON(t, alice, s.url+"/v1/login", map[string]string{"email": "alice@example.com", "password": emailPassword2})
+	expect(t, "login with the new password", res, body, 200, "")
+	patch := func(v any) (*http.Response, map[string]any) {
+		b, _ := json.Marshal(v)
+		req, _ := http.NewRequest("PATCH", s.url+"/v1/me", bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		return send(t, alice, req)
+	}
+	res, body = patch(map[string]string{"name": "Alice Liddell", "locale": "en-GB", "picture": "https://img.example.com/a.png"})
+	if res.StatusCode != 200 || body["name"] != "Alice Liddell" || body["locale"] != "en-GB" {
+		t.Fatalf("patch me: %d %v", res.StatusCode, body)
+	}
+	res, body = patch(map[string]string{"picture": "javascript:alert(1)"})
+	expect(t, "patch with a bad picture", res, body, 400, "invalid_request")
+	res, body = patch(map[string]string{"metadata": "{}"})
+	expect(t, "patch metadata", res, body, 400, "invalid_request")
+	res, body = get(t, alice, s.url+"/v1/me/export")
+	if res.StatusCode != 200 || body["user"].(map[string]any)["name"] != "Alice Liddell" || len(body["sessions"].([]any)) == 0 || len(body["events"].([]any)) == 0 {
+		t.Fatalf("export: %d %v", res.StatusCode, body)
+	}
+	res, body = postJSON(t, alice, s.url+"/v1/me/email", map[string]string{"email": "alice@new.example.com"})
+	expect(t, "change email", res, body, 202, "")
+	mailSrv.WaitFor(t, "alice@example.com", "is changing")
+	change := mailSrv.WaitFor(t, "alice@new.example.com", "Verify your email")
+	res, body = postJSON(t, http.DefaultClient, s.url+"/v1/email/verify", map[string]string{"token": change.Token()})
+	if res.StatusCode != 200 || body["status"] != "email_changed" {
+		t.Fatalf("verify the new address: %d %v", res.StatusCode, body)
+	}
+	res, body = postJSON(t, alice, s.url+"/v1/me/password", map[string]string{"current_password": "not it at all", "password": emailPassword})
+	expect(t, "wrong current password", res, body, 403, "invalid_current_password")
+	res, body = postJSON(t, alice, s.url+"/v1/me/password", map[string]string{"current_password": emailPassword2, "password": emailPassword})
+	expect(t, "change password", res, body, 204, "")
+	req, _ := http.NewRequest("DELETE", s.url+"/v1/me", nil)
+	res, body = send(t, alice, req)
+	expect(t, "delete me", res, body, 204, "")
+	if res, _ := get(t, alice, s.url+"/v1/me"); res.StatusCode != 401 {
+		t.Fatalf("me after delete: %d", res.StatusCode)
+	}
+	res, body = postJSON(t, http.DefaultClient, s.url+"/v1/login", map[string]string{"email": "alice@new.example.com", "password": emailPassword})
+	expect(t, "login after delete", res, body, 401, "invalid_credentials")
+
 	// Every message went out once; none to the unknown address.
 	for _, m := range mailSrv.Messages() {
 		if m.To == unknownEmail {
@@ -226,7 +269,7 @@ func testEmailFlows(t *testing.T, databaseURL string) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		got := strings.Join(hooks.types(), ",")
-		if strings.Contains(got, "user.signup") && strings.Contains(got, "user.password_reset") && strings.Contains(got, "user.email_verified") {
+		if strings.Contains(got, "user.signup") && strings.Contains(got, "user.password_reset") && strings.Contains(got, "user.email_verified") && strings.Contains(got, "user.deleted") {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -230,6 +230,19 @@ func testEmailFlows(t *testing.T, databaseURL string) {
 	expect(t, "patch with a bad picture", res, body, 400, "invalid_request")
 	res, body = patch(map[string]string{"metadata": "{}"})
 	expect(t, "patch metadata", res, body, 400, "invalid_request")
+	// Metadata is the administrator's: set through the management API, read-only for the user.
+	_, me := get(t, alice, s.url+"/v1/me")
+	b, _ := json.Marshal(map[string]any{"metadata": map[string]any{"plan": "pro"}})
+	req, _ := http.NewRequest("PATCH", s.url+"/v1/admin/users/"+me["id"].(string), bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+testAdminKey)
+	res, body = send(t, http.DefaultClient, req)
+	if res.StatusCode != 200 || mustJSON(t, body["metadata"]) != `{"plan":"pro"}` {
+		t.Fatalf("admin sets metadata: %d %v", res.StatusCode, body)
+	}
+	if _, me = get(t, alice, s.url+"/v1/me"); mustJSON(t, me["metadata"]) != `{"plan":"pro"}` {
+		t.Fatalf("me after admin metadata: %v", me)
+	}
 	res, body = get(t, alice, s.url+"/v1/me/export")
 	if res.StatusCode != 200 || body["user"].(map[string]any)["name"] != "Alice Liddell" || len(body["sessions"].([]any)) == 0 || len(body["events"].([]any)) == 0 {
 		t.Fatalf("export: %d %v", res.StatusCode, body)
@@ -246,7 +259,7 @@ func testEmailFlows(t *testing.T, databaseURL string) {
 	expect(t, "wrong current password", res, body, 403, "invalid_current_password")
 	res, body = postJSON(t, alice, s.url+"/v1/me/password", map[string]string{"current_password": emailPassword2, "password": emailPassword})
 	expect(t, "change password", res, body, 204, "")
-	req, _ := http.NewRequest("DELETE", s.url+"/v1/me", nil)
+	req, _ = http.NewRequest("DELETE", s.url+"/v1/me", nil)
 	res, body = send(t, alice, req)
 	expect(t, "delete me", res, body, 204, "")
 	if res, _ := get(t, alice, s.url+"/v1/me"); res.StatusCode != 401 {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -355,4 +356,31 @@ func (s *Server) emailLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.endPreviousSession(r)
 	return s.deliver(w, r, &cr, res, http.StatusOK)
+}
+
+// maxMetadata bounds an account's administrator metadata.
+const maxMetadata = 16 << 10
+
+// adminMetadata checks the metadata member of an admin update: absent (nil: unchanged), null
+// or {} (clear), or a JSON object of at most maxMetadata bytes, stored compacted.
+func adminMetadata(raw json.RawMessage) (*string, error) {
+	if raw == nil {
+		return nil, nil
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, errorf(http.StatusBadRequest, codeInvalidRequest, "metadata must be a JSON object or null")
+	}
+	out := ""
+	if len(obj) > 0 {
+		var b bytes.Buffer
+		if err := json.Compact(&b, raw); err != nil {
+			return nil, errorf(http.StatusBadRequest, codeInvalidRequest, "metadata must be a JSON object or null")
+		}
+		if b.Len() > maxMetadata {
+			return nil, errorf(http.StatusBadRequest, codeInvalidRequest, "metadata must be at most %d bytes", maxMetadata)
+		}
+		out = b.String()
+	}
+	return &out, nil
 }

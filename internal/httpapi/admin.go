@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -102,7 +103,7 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUserJSON(u))
+	writeJSON(w, http.StatusOK, toMe(u))
 	return nil
 }
 
@@ -112,19 +113,24 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		Email         *string `json:"email"`
-		Password      *string `json:"password"`
-		EmailVerified *bool   `json:"email_verified"`
-		Disabled      *bool   `json:"disabled"`
+		Email         *string         `json:"email"`
+		Password      *string         `json:"password"`
+		EmailVerified *bool           `json:"email_verified"`
+		Disabled      *bool           `json:"disabled"`
+		Metadata      json.RawMessage `json:"metadata"`
 	}
 	if err := decodeJSON(w, r, &in, false); err != nil {
 		return err
 	}
-	u, err := s.cfg.Accounts.UpdateUser(r.Context(), id, accounts.UserPatch{Email: in.Email, Password: in.Password, EmailVerified: in.EmailVerified, Disabled: in.Disabled}, s.client(r))
+	metadata, err := adminMetadata(in.Metadata)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toUserJSON(u))
+	u, err := s.cfg.Accounts.UpdateUser(r.Context(), id, accounts.UserPatch{Email: in.Email, Password: in.Password, EmailVerified: in.EmailVerified, Disabled: in.Disabled, Metadata: metadata}, s.client(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toMe(u))
 	return nil
 }
 

@@ -240,6 +240,11 @@ func testChangeEmail(t *testing.T, db store) {
 	if _, err := f.sessions.Validate(ctx, string(res.Token)); err != nil {
 		t.Fatalf("session ended by a verified change: %v", err)
 	}
+	// While the change can be undone, another change would replace the undo link.
+	var pe *accounts.ProfileError
+	if err := f.svc.ChangeEmail(ctx, res.Session, "third@example.com", client("198.51.100.5")); !errors.As(err, &pe) {
+		t.Fatalf("second change within the undo window: %v", err)
+	}
 	// The owner of the old address undoes it: the address comes back, every session ends.
 	u, outcome, err = f.svc.VerifyEmail(ctx, linkToken(t, notice.data.UndoLink), client("203.0.113.9"))
 	if err != nil || outcome != accounts.EmailChangeUndone || u.Email != "old@example.com" {

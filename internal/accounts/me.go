@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -180,6 +181,15 @@ func (s *Service) ChangeEmail(ctx context.Context, sess *sessions.Session, newEm
 	if other, err := s.users.UserByEmail(ctx, newEmail); err == nil && other.ID != u.ID {
 		return users.ErrEmailTaken
 	} else if err != nil && !errors.Is(err, users.ErrNotFound) {
+		return err
+	}
+	// A completed change stays undoable by the previous address for UndoTTL. Another change
+	// in that window would replace its undo link with one sent to the new address (perhaps
+	// an attacker's), so it waits.
+	switch undo, err := s.email.Tokens.AccountTokenFor(ctx, u.ID, PurposeEmailUndo, s.now()); {
+	case err == nil && undo.Email != u.Email:
+		return &ProfileError{"the previous email change can still be undone from the former address; try again after " + undo.ExpiresAt.UTC().Format(time.RFC3339)}
+	case err != nil && !errors.Is(err, ErrTokenNotFound):
 		return err
 	}
 	// One pending verification at a time: the old address's own verification is moot now.

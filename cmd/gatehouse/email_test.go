@@ -342,6 +342,22 @@ func TestEmailWithoutSMTP(t *testing.T) {
 	res, body = postJSON(t, http.DefaultClient, s.url+"/v1/signup", map[string]string{"email": "a@example.com", "password": emailPassword})
 	expect(t, "signup still works", res, body, 201, "")
 
+	// Development mode prints the messages to the log instead.
+	dev := startServer(t, filepath.Join(t.TempDir(), "data"), nil, "--insecure-dev")
+	res, body = postJSON(t, http.DefaultClient, dev.url+"/v1/signup", map[string]string{"email": "dev@example.com", "password": emailPassword})
+	expect(t, "dev signup", res, body, 201, "")
+	res, body = postJSON(t, http.DefaultClient, dev.url+"/v1/password/forgot", map[string]string{"email": "dev@example.com"})
+	expect(t, "dev forgot", res, body, 202, "")
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(dev.stderr.String(), "Reset your Gatehouse password"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the reset mail was not printed in development mode:\n%s", dev.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(dev.stderr.String(), "DEVELOPMENT MODE email") {
+		t.Fatal("development mail not marked as such")
+	}
+
 	_, _, err := loadConfig("serve", nil, func(k string) string {
 		return map[string]string{"GATEHOUSE_REQUIRE_VERIFIED_EMAIL": "true"}[k]
 	})

@@ -305,3 +305,46 @@ func testRecentAuth(t *testing.T, db store) {
 		t.Fatalf("delete events %+v", evs)
 	}
 }
+
+// blockingLookups holds every UserByEmail until released: it shows whether a request waits
+// for the account lookup.
+type blockingLookups struct {
+	emailStore
+	release chan struct{}
+}
+
+type emailStore interface {
+	store
+	accounts.TokenStore
+}
+
+func (b *blockingLookups) UserByEmail(ctx context.Context, email string) (*users.User, error) {
+	<-b.release
+	return b.emailStore.UserByEmail(ctx, email)
+}
+
+// TestForgotAnswersBeforeLookup: forgot-password and email sign-in return before the
+// account is even looked up, so the time of their answer cannot depend on whether it exists.
+func TestForgotAnswersBeforeLookup(t *testing.T) {
+	db := &blockingLookups{emailStore: openSQLite(t).(emailStore), release: make(chan struct{})}
+	f, m := newEmailFixture(t, db)
+	ctx := context.Background()
+	done := make(chan error, 2)
+	go func() { done <- f.svc.ForgotPassword(ctx, "someone@example.com", client("198.51.100.7")) }()
+	go func() { done <- f.svc.RequestEmailLogin(ctx, "someone@example.com", client("198.51.100.7")) }()
+	for range 2 {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the request waited for the account lookup")
+		}
+	}
+	close(db.release)
+	f.svc.Wait()
+	if len(m.sent) != 0 {
+		t.Fatalf("mail for an unknown address: %v", m.sent)
+	}
+}

@@ -49,7 +49,6 @@ func openMail(cfg Config, db storage, kek []byte, observe outbox.Observer, log *
 			return nil, err
 		}
 		sender = s
-		log.Info("email: sending over SMTP", "host", sc.Host, "port", sc.Port, "from", from)
 	case cfg.InsecureDev:
 		sender = mail.NewDevLogSender(log)
 		if from == "" {
@@ -60,8 +59,7 @@ func openMail(cfg Config, db storage, kek []byte, observe outbox.Observer, log *
 			from = "Gatehouse <no-reply@" + host + ">"
 		}
 	default:
-		log.Warn("email: no smtp_url configured; email verification, password reset, email change and email sign-in answer 503 email_unavailable")
-		return nil, nil
+		return nil, nil // serve says so at start
 	}
 	var override fs.FS // nil: the embedded templates only
 	if cfg.EmailTemplatesDir != "" {
@@ -118,5 +116,20 @@ func purgeOutbox(ctx context.Context, a *app) {
 		a.log.Warn("outbox purge failed", "err", err)
 	} else if n > 0 {
 		a.log.Info("old outbox items removed", "count", n)
+	}
+}
+
+// logEmailMode says at start how email goes out, or that it does not.
+func logEmailMode(cfg Config, a *app) {
+	switch {
+	case a.mail == nil:
+		a.log.Warn("email: no smtp_url configured; email verification, password reset, email change and email sign-in answer 503 email_unavailable")
+	case cfg.SMTPURL != "":
+		if sc, err := mail.ParseSMTPURL(cfg.SMTPURL); err == nil {
+			a.log.Info("email: sending over SMTP", "host", sc.Host, "port", sc.Port, "from", cfg.EmailFrom)
+		}
+	}
+	if a.webhooks != nil {
+		a.log.Info("webhooks: delivering audit events", "endpoints", len(cfg.Webhooks))
 	}
 }

@@ -119,6 +119,7 @@ func serve(ctx context.Context, e runEnv) error {
 	go a.sessions.FollowRevocations(ctx, 250*time.Millisecond)
 	// The outbox workers: a message queued by a request (or left by a previous run) is
 	// delivered from here, with retries; a worker never stops on a failure.
+	logEmailMode(cfg, a)
 	if a.mail != nil {
 		go a.mail.Run(ctx)
 	}

@@ -43,6 +43,8 @@ func serve(ctx context.Context, e runEnv) error {
 		}
 	}
 
+	logEmailMode(cfg, a)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(
@@ -119,7 +121,6 @@ func serve(ctx context.Context, e runEnv) error {
 	go a.sessions.FollowRevocations(ctx, 250*time.Millisecond)
 	// The outbox workers: a message queued by a request (or left by a previous run) is
 	// delivered from here, with retries; a worker never stops on a failure.
-	logEmailMode(cfg, a)
 	if a.mail != nil {
 		go a.mail.Run(ctx)
 	}

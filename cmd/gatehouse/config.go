@@ -17,8 +17,10 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/webhooks"
 )
 
 // Config is every setting of the server, from defaults, then an optional JSON file, then
@@ -97,6 +99,23 @@ type Config struct {
 	// environment or the file.
 	LegacyPasswordEndpoint string `json:"legacy_password_endpoint"`
 	LegacyPasswordSecret   string `json:"legacy_password_secret"`
+	// SMTPURL is the mail server: smtp://user:pass@host:587 (STARTTLS) or smtps://…:465
+	// (also GATEHOUSE_SMTP_URL, which keeps the password out of the file). Empty: no email,
+	// except that --insecure-dev prints messages to the log (docs/email.md).
+	SMTPURL string `json:"smtp_url"`
+	// EmailFrom is the sender of every email, e.g. "Acme <no-reply@acme.example>".
+	EmailFrom string `json:"email_from"`
+	// RequireVerifiedEmail refuses sign-in to accounts whose address is not verified.
+	RequireVerifiedEmail bool `json:"require_verified_email"`
+	// EmailLogin enables sign-in with a 6-digit code sent by email.
+	EmailLogin bool `json:"email_login"`
+	// EmailTemplatesDir holds templates that replace the embedded ones, file by file.
+	EmailTemplatesDir string `json:"email_templates_dir"`
+	// BrandName and BrandLogoURL present the deployment in its emails.
+	BrandName    string `json:"brand_name"`
+	BrandLogoURL string `json:"brand_logo_url"`
+	// Webhooks receive the audit events they subscribe to (config file only: secrets).
+	Webhooks []webhooks.Endpoint `json:"webhooks"`
 
 	// KEK is the key-encryption key, base64 (32 bytes), from GATEHOUSE_KEK: several instances
 	// must share it. When empty, the file "kek" in the data directory is used (and created).
@@ -192,6 +211,22 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	set(&cfg.MFA, "GATEHOUSE_MFA", "")
 	set(&cfg.LegacyPasswordEndpoint, "GATEHOUSE_LEGACY_PASSWORD_ENDPOINT", "")
 	set(&cfg.LegacyPasswordSecret, "GATEHOUSE_LEGACY_PASSWORD_SECRET", "")
+	set(&cfg.SMTPURL, "GATEHOUSE_SMTP_URL", "")
+	set(&cfg.EmailFrom, "GATEHOUSE_EMAIL_FROM", "")
+	set(&cfg.EmailTemplatesDir, "GATEHOUSE_EMAIL_TEMPLATES_DIR", "")
+	set(&cfg.BrandName, "GATEHOUSE_BRAND_NAME", "")
+	set(&cfg.BrandLogoURL, "GATEHOUSE_BRAND_LOGO_URL", "")
+	for env, dst := range map[string]*bool{"GATEHOUSE_REQUIRE_VERIFIED_EMAIL": &cfg.RequireVerifiedEmail, "GATEHOUSE_EMAIL_LOGIN": &cfg.EmailLogin} {
+		switch v := strings.ToLower(getenv(env)); v {
+		case "":
+		case "true", "1":
+			*dst = true
+		case "false", "0":
+			*dst = false
+		default:
+			problems = append(problems, fmt.Errorf("%s %q: want true or false", env, v))
+		}
+	}
 	if v := getenv("GATEHOUSE_INSECURE_DEV"); v != "" {
 		cfg.InsecureDev = v == "1" || strings.EqualFold(v, "true")
 	}
@@ -417,6 +452,7 @@ func (c *Config) Validate() error {
 	if _, explicit, err := c.passkeys(); err != nil && explicit {
 		bad("%v", err)
 	}
+	errs = append(errs, c.validateEmail()...)
 	c.trusted = nil
 	for _, p := range c.TrustedProxies {
 		pfx, err := netip.ParsePrefix(strings.TrimSpace(p))
@@ -439,4 +475,44 @@ func isLoopback(host string) bool {
 	}
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.IsLoopback()
+}
+
+// validateEmail checks the email and webhook settings.
+func (c *Config) validateEmail() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.SMTPURL != "" {
+		if _, err := mail.ParseSMTPURL(c.SMTPURL); err != nil {
+			bad("%v", err) // never the URL itself: it holds the password
+		}
+		if c.EmailFrom == "" {
+			bad("email_from is required with smtp_url (e.g. \"Acme <no-reply@acme.example>\")")
+		}
+	} else if !c.InsecureDev {
+		if c.RequireVerifiedEmail {
+			bad("require_verified_email needs smtp_url: nobody could verify an address")
+		}
+		if c.EmailLogin {
+			bad("email_login needs smtp_url: no sign-in code could be sent")
+		}
+	}
+	if c.EmailFrom != "" {
+		if _, err := mail.ParseAddress(c.EmailFrom); err != nil {
+			bad("email_from: %v", err)
+		}
+	}
+	if c.BrandLogoURL != "" {
+		if u, err := url.Parse(c.BrandLogoURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			bad("brand_logo_url must be an https URL")
+		}
+	}
+	if c.EmailTemplatesDir != "" {
+		if st, err := os.Stat(c.EmailTemplatesDir); err != nil || !st.IsDir() {
+			bad("email_templates_dir %q: not a directory", c.EmailTemplatesDir)
+		}
+	}
+	if err := webhooks.Validate(c.Webhooks); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
 }

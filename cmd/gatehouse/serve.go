@@ -43,6 +43,8 @@ func serve(ctx context.Context, e runEnv) error {
 		}
 	}
 
+	logEmailMode(cfg, a)
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(
@@ -61,6 +63,7 @@ func serve(ctx context.Context, e runEnv) error {
 				return float64(n)
 			}),
 	)
+	reg.MustRegister(a.outboxOutcomes)
 	for _, limit := range ratelimit.Limits {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "gatehouse_ratelimit_refused_total", Help: "Sign-in and sign-up attempts refused by a rate limit (audited only when sampled).",
@@ -133,6 +136,14 @@ func serve(ctx context.Context, e runEnv) error {
 		go every(ctx, time.Minute, func() { checkpoint(ctx, a, c) })
 	}
 	go a.sessions.FollowRevocations(ctx, 250*time.Millisecond)
+	// The outbox workers: a message queued by a request (or left by a previous run) is
+	// delivered from here, with retries; a worker never stops on a failure.
+	if a.mail != nil {
+		go a.mail.Run(ctx)
+	}
+	if a.webhooks != nil {
+		go a.webhooks.Run(ctx)
+	}
 	if a.redis != nil {
 		go a.redis.Listen(ctx, a.sessions.Poke)
 	}
@@ -167,6 +178,7 @@ func serve(ctx context.Context, e runEnv) error {
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	a.accounts.Wait() // forgot-password and email sign-in requests answered before finishing
 	log.Info("stopped")
 	return nil
 }
@@ -210,6 +222,7 @@ func sweep(ctx context.Context, a *app) {
 			a.log.Info("old audit events removed", "count", n, "took", time.Since(start).String())
 		}
 	}
+	purgeOutbox(ctx, a)
 	if _, err := a.sessions.SweepRevocations(ctx); err != nil {
 		a.log.Warn("revocation sweep failed", "err", err)
 	}

@@ -14,13 +14,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/legacy"
+	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/onetime"
+	"github.com/gatehouse-auth/gatehouse/internal/outbox"
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
@@ -33,6 +37,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 	"github.com/gatehouse-auth/gatehouse/internal/userimport"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
+	"github.com/gatehouse-auth/gatehouse/internal/webhooks"
 	"github.com/gatehouse-auth/gatehouse/jws"
 )
 
@@ -56,6 +61,8 @@ type storage interface {
 	users.IdentityStore
 	userimport.Store
 	store.Settings
+	outbox.Store
+	accounts.TokenStore
 	Ping(ctx context.Context) error
 	// Ready reports whether the store accepts writes (GET /readyz).
 	Ready(ctx context.Context) error
@@ -114,6 +121,12 @@ type app struct {
 	passkeys *passkeys.Service
 	// importer runs bulk user imports (HTTP and `gatehouse import users`).
 	importer *userimport.Importer
+	// mail queues and sends emails; nil without smtp_url (outside --insecure-dev).
+	mail *mail.Outbox
+	// webhooks delivers audit events to the configured endpoints; nil without any.
+	webhooks *webhooks.Dispatcher
+	// outboxOutcomes counts delivery outcomes by queue (registered by serve).
+	outboxOutcomes *prometheus.CounterVec
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -169,7 +182,17 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	ts := tokens.New(km, km, sm, sm, tokens.Config{Issuer: cfg.Issuer, AccessTTL: accessTTL, IDTTL: accessTTL}, now)
-	al := audit.NewLog(db, now)
+	outcomes := newOutboxCounter()
+	hooks, err := openWebhooks(cfg, db, observer(outcomes), log, now)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	var auditStore audit.Store = db
+	if hooks != nil {
+		auditStore = webhooks.AuditStore{Store: db, Dispatcher: hooks}
+	}
+	al := audit.NewLog(auditStore, now)
 	var buckets ratelimit.Store = ratelimit.NewMemory(0)
 	var rc *redis.Client
 	if cfg.RedisURL != "" {
@@ -214,6 +237,19 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		}
 		acc.WithPasswordPolicy(&password.Policy{Breached: pf}) // open for the life of the process
 	}
+	mailer, err := openMail(cfg, db, kek, observer(outcomes), log, now)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	ec, err := emailConfig(cfg, db, mailer, buckets, kek)
+	if err == nil {
+		err = acc.WithEmail(ec)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	var retention *audit.Retention
 	if cfg.EventsRetention > 0 {
 		retention = audit.NewRetention(db, time.Duration(cfg.EventsRetention), audit.RetentionBatch, now)
@@ -250,6 +286,10 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		accessKeys: ak,
 		passkeys:   pks,
 		importer:   userimport.New(db, hasher, sm, now),
+		mail:       mailer,
+		webhooks:   hooks,
+
+		outboxOutcomes: outcomes,
 	}, nil
 }
 

@@ -104,6 +104,8 @@ type Service struct {
 	// refusals picks which rate-limited attempts are worth an audit event: the first per
 	// limit and key each minute. The others are only counted (ratelimit.Limiter.Refused).
 	refusals *ratelimit.Sampler
+
+	email *emailState // nil: the email flows are off (see WithEmail)
 }
 
 // WithPasswordPolicy makes new passwords pass p (an operator's breached-password file) on top
@@ -178,6 +180,11 @@ func (s *Service) Signup(ctx context.Context, email, pw string, c Client) (*Resu
 	}
 	if err := s.audit.Record(ctx, audit.Event{Type: audit.UserSignup, UserID: u.ID, Actor: "user", IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success}); err != nil {
 		return nil, err
+	}
+	s.afterSignup(ctx, u)
+	if s.email != nil && s.email.RequireVerified {
+		// The account exists and its verification mail is queued; it signs in once verified.
+		return nil, ErrEmailNotVerified
 	}
 	return s.afterPassword(ctx, u, c)
 }
@@ -260,6 +267,9 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*Resul
 		s.rehash(ctx, u, pw, c)
 	}
 	if err := s.limiter.LoginSucceeded(ctx, c.RateKey, email); err != nil {
+		return nil, err
+	}
+	if err := s.checkVerified(ctx, u, c); err != nil {
 		return nil, err
 	}
 	return s.afterPassword(ctx, u, c)

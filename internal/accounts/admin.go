@@ -46,6 +46,8 @@ type UserPatch struct {
 	Password      *string
 	EmailVerified *bool
 	Disabled      *bool
+	// Metadata replaces the administrator's JSON object ("" clears it).
+	Metadata *string
 }
 
 // UpdateUser applies p. Changing the password or disabling the account moves the user's
@@ -93,6 +95,9 @@ func (s *Service) UpdateUser(ctx context.Context, id string, p UserPatch, c Clie
 		}
 		if p.EmailVerified != nil {
 			u.EmailVerified = *p.EmailVerified
+		}
+		if p.Metadata != nil {
+			u.Metadata = *p.Metadata
 		}
 		typ := audit.AdminUserUpdate
 		if p.Disabled != nil && *p.Disabled != u.Disabled {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 
@@ -123,15 +124,20 @@ func (s *Server) adminUpdateUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var in struct {
-		Email         *string `json:"email"`
-		Password      *string `json:"password"`
-		EmailVerified *bool   `json:"email_verified"`
-		Disabled      *bool   `json:"disabled"`
+		Email         *string         `json:"email"`
+		Password      *string         `json:"password"`
+		EmailVerified *bool           `json:"email_verified"`
+		Disabled      *bool           `json:"disabled"`
+		Metadata      json.RawMessage `json:"metadata"`
 	}
 	if err := decodeJSON(w, r, &in, false); err != nil {
 		return err
 	}
-	u, err := s.cfg.Accounts.UpdateUser(r.Context(), id, accounts.UserPatch{Email: in.Email, Password: in.Password, EmailVerified: in.EmailVerified, Disabled: in.Disabled}, s.client(r))
+	metadata, err := adminMetadata(in.Metadata)
+	if err != nil {
+		return err
+	}
+	u, err := s.cfg.Accounts.UpdateUser(r.Context(), id, accounts.UserPatch{Email: in.Email, Password: in.Password, EmailVerified: in.EmailVerified, Disabled: in.Disabled, Metadata: metadata}, s.client(r))
 	if err != nil {
 		return err
 	}

@@ -63,6 +63,9 @@ const (
 func toError(err error) *Error {
 	var e *Error
 	var rl *accounts.RateLimitedError
+	if ae := accountError(err); ae != nil && !errors.As(err, new(*Error)) {
+		return ae
+	}
 	switch {
 	case errors.As(err, &e):
 		return e

@@ -159,6 +159,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/logout", s.logout)
 	s.handle("GET /v1/sessions", s.listSessions)
 	s.handle("DELETE /v1/sessions/{id}", s.deleteSession)
+	s.accountRoutes()
 
 	s.handle("POST /v1/passkeys/register/begin", s.passkeyRegisterBegin)
 	s.handle("POST /v1/passkeys/register/finish", s.passkeyRegisterFinish)

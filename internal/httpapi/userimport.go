@@ -19,8 +19,10 @@ import (
 // adminUserJSON is the user object of the management API: the public one plus the scheme of
 // the stored password hash (DESIGN.md §2), so that an operator can watch imported users move
 // to argon2id.
+// adminUserJSON is a user as the management API shows it: the profile the user sees (meJSON)
+// and how its password is stored.
 type adminUserJSON struct {
-	userJSON
+	*meJSON
 	PasswordScheme string `json:"password_scheme"`
 }
 
@@ -29,7 +31,7 @@ func toAdminUserJSON(u *users.User) adminUserJSON {
 	if scheme == "" {
 		scheme = "none"
 	}
-	return adminUserJSON{userJSON: toUserJSON(u), PasswordScheme: scheme}
+	return adminUserJSON{meJSON: toMe(u), PasswordScheme: scheme}
 }
 
 // importPath is the bulk user import: like the revocation stream, it lives as long as its

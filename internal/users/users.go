@@ -48,6 +48,14 @@ type User struct {
 	// password of one epoch and keeps its new session only if the epoch is unchanged once the
 	// session is stored (see accounts).
 	CredentialEpoch int64
+	// Profile, set by the user (PATCH /v1/me): a display name, a BCP 47 language tag and the
+	// URL of a picture. Empty when not set.
+	Name    string
+	Locale  string
+	Picture string
+	// Metadata is a JSON object set by administrators only ("" when none); the user sees it
+	// but cannot change it.
+	Metadata string
 }
 
 // ListFilter selects a page of users ordered by id. Email, when set, matches exactly after

@@ -29,11 +29,11 @@ var (
 
 // ---- users
 
-const userColumns = "id, email, email_verified, password_hash, disabled, created_at, updated_at, credential_epoch"
+const userColumns = "id, email, email_verified, password_hash, disabled, created_at, updated_at, credential_epoch, name, locale, picture, metadata"
 
 func scanUser(row pgx.Row) (*users.User, error) {
 	var u users.User
-	if err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.CredentialEpoch); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Disabled, &u.CreatedAt, &u.UpdatedAt, &u.CredentialEpoch, &u.Name, &u.Locale, &u.Picture, &u.Metadata); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
@@ -42,8 +42,9 @@ func scanUser(row pgx.Row) (*users.User, error) {
 
 // CreateUser implements users.Store.
 func (db *DB) CreateUser(ctx context.Context, u *users.User) error {
-	_, err := db.pool.Exec(ctx, "INSERT INTO users ("+userColumns+", email_skeleton) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.CreatedAt, u.UpdatedAt, u.CredentialEpoch, users.EmailSkeleton(u.Email))
+	_, err := db.pool.Exec(ctx, "INSERT INTO users ("+userColumns+", email_skeleton) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.CreatedAt, u.UpdatedAt, u.CredentialEpoch,
+		u.Name, u.Locale, u.Picture, u.Metadata, users.EmailSkeleton(u.Email))
 	if isUnique(err) {
 		return db.emailConflict(ctx, err, u.Email)
 	}
@@ -131,8 +132,9 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*users.User, error
 // UpdateUser implements users.Store.
 func (db *DB) UpdateUser(ctx context.Context, u *users.User) error {
 	tag, err := db.pool.Exec(ctx, "UPDATE users SET email = $1, email_verified = $2, password_hash = $3, disabled = $4, updated_at = $5, "+
-		"credential_epoch = $6, email_skeleton = $7 WHERE id = $8 AND credential_epoch <= $6",
-		u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.UpdatedAt, u.CredentialEpoch, users.EmailSkeleton(u.Email), u.ID)
+		"credential_epoch = $6, email_skeleton = $7, name = $9, locale = $10, picture = $11, metadata = $12 WHERE id = $8 AND credential_epoch <= $6",
+		u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.UpdatedAt, u.CredentialEpoch, users.EmailSkeleton(u.Email), u.ID,
+		u.Name, u.Locale, u.Picture, u.Metadata)
 	if isUnique(err) {
 		return db.emailConflict(ctx, err, u.Email)
 	}

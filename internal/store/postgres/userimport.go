@@ -69,7 +69,7 @@ func (db *DB) ImportUsers(ctx context.Context, rows []*userimport.Row, upsert, d
 
 func importOne(ctx context.Context, tx pgx.Tx, r *userimport.Row, upsert bool) error {
 	u := &r.User
-	tag, err := tx.Exec(ctx, "INSERT INTO users ("+userColumns+", email_skeleton) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) ON CONFLICT DO NOTHING",
+	tag, err := tx.Exec(ctx, "INSERT INTO users ("+importColumns+", email_skeleton) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8) ON CONFLICT DO NOTHING",
 		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, u.CreatedAt, u.UpdatedAt, users.EmailSkeleton(u.Email))
 	if err != nil {
 		return err
@@ -147,3 +147,7 @@ func importOne(ctx context.Context, tx pgx.Tx, r *userimport.Row, upsert bool) e
 	r.Status = userimport.Updated
 	return nil
 }
+
+// importColumns are the user columns an import writes; the profile columns keep their
+// defaults.
+const importColumns = "id, email, email_verified, password_hash, disabled, created_at, updated_at, credential_epoch"

@@ -68,7 +68,7 @@ func (db *DB) ImportUsers(ctx context.Context, rows []*userimport.Row, upsert, d
 		dst **sql.Stmt
 		sql string
 	}{
-		{&st.insert, "INSERT INTO users (" + userColumns + ", email_skeleton) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING"},
+		{&st.insert, "INSERT INTO users (" + importColumns + ", email_skeleton) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING"},
 		{&st.byEmail, "SELECT id, email_verified, password_hash, disabled FROM users WHERE email = ?"},
 		{&st.owner, "SELECT user_id FROM user_identities WHERE issuer = ? AND subject = ?"},
 		{&st.link, "INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"},
@@ -114,7 +114,7 @@ const importChunk = 100
 func (st *importStmts) bulk(ctx context.Context, tx *sql.Tx, chunk []*userimport.Row) ([]*userimport.Row, error) {
 	var q strings.Builder
 	args := make([]any, 0, 8*len(chunk))
-	q.WriteString("INSERT INTO users (" + userColumns + ", email_skeleton) VALUES ")
+	q.WriteString("INSERT INTO users (" + importColumns + ", email_skeleton) VALUES ")
 	for i, r := range chunk {
 		if i > 0 {
 			q.WriteString(", ")
@@ -289,3 +289,7 @@ func (st *importStmts) one(ctx context.Context, r *userimport.Row, upsert bool) 
 	r.Status = userimport.Updated
 	return nil
 }
+
+// importColumns are the user columns an import writes; the profile columns keep their
+// defaults.
+const importColumns = "id, email, email_verified, password_hash, disabled, created_at, updated_at, credential_epoch"

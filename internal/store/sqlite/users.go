@@ -11,12 +11,12 @@ import (
 
 var _ users.Store = (*DB)(nil)
 
-const userColumns = "id, email, email_verified, password_hash, disabled, created_at, updated_at, credential_epoch"
+const userColumns = "id, email, email_verified, password_hash, disabled, created_at, updated_at, credential_epoch, name, locale, picture, metadata"
 
 func scanUser(row interface{ Scan(...any) error }) (*users.User, error) {
 	var u users.User
 	var created, updated int64
-	if err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Disabled, &created, &updated, &u.CredentialEpoch); err != nil {
+	if err := row.Scan(&u.ID, &u.Email, &u.EmailVerified, &u.PasswordHash, &u.Disabled, &created, &updated, &u.CredentialEpoch, &u.Name, &u.Locale, &u.Picture, &u.Metadata); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = fromDB(created), fromDB(updated)
@@ -25,8 +25,9 @@ func scanUser(row interface{ Scan(...any) error }) (*users.User, error) {
 
 // CreateUser implements users.Store.
 func (db *DB) CreateUser(ctx context.Context, u *users.User) error {
-	_, err := db.exec(ctx, "INSERT INTO users ("+userColumns+", email_skeleton) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt), u.CredentialEpoch, users.EmailSkeleton(u.Email))
+	_, err := db.exec(ctx, "INSERT INTO users ("+userColumns+", email_skeleton) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt), u.CredentialEpoch,
+		u.Name, u.Locale, u.Picture, u.Metadata, users.EmailSkeleton(u.Email))
 	if isUnique(err) {
 		return db.emailConflict(ctx, err, u.Email)
 	}
@@ -111,9 +112,10 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*users.User, error
 // UpdateUser implements users.Store.
 func (db *DB) UpdateUser(ctx context.Context, u *users.User) error {
 	res, err := db.exec(ctx,
-		"UPDATE users SET email = ?, email_verified = ?, password_hash = ?, disabled = ?, updated_at = ?, credential_epoch = ?, email_skeleton = ? "+
-			"WHERE id = ? AND credential_epoch <= ?",
-		u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.UpdatedAt), u.CredentialEpoch, users.EmailSkeleton(u.Email), u.ID, u.CredentialEpoch)
+		"UPDATE users SET email = ?, email_verified = ?, password_hash = ?, disabled = ?, updated_at = ?, credential_epoch = ?, email_skeleton = ?, "+
+			"name = ?, locale = ?, picture = ?, metadata = ? WHERE id = ? AND credential_epoch <= ?",
+		u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.UpdatedAt), u.CredentialEpoch, users.EmailSkeleton(u.Email),
+		u.Name, u.Locale, u.Picture, u.Metadata, u.ID, u.CredentialEpoch)
 	if isUnique(err) {
 		return db.emailConflict(ctx, err, u.Email)
 	}

@@ -310,7 +310,7 @@ func TestRevocationThroughStream(t *testing.T) {
 	}
 }
 
-// TestFeedCursorIsOpaque: the feed's cursor is an opaque string (DESIGN.md §2): whatever the
+// TestFeedCursorIsOpaque: the feed's cursor is an opaque string (docs/architecture.md): whatever the
 // issuer answers is sent back unchanged, escaped, on the next poll.
 func TestFeedCursorIsOpaque(t *testing.T) {
 	is := newIssuer(t)

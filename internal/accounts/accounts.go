@@ -69,7 +69,7 @@ type Result struct {
 	Device string
 }
 
-// Delivery is how a sign-in hands out its session (DESIGN.md §2).
+// Delivery is how a sign-in hands out its session (docs/architecture.md).
 type Delivery int
 
 // Deliveries.
@@ -407,7 +407,7 @@ func (s *Service) startSessionAt(ctx context.Context, u *users.User, amr []strin
 	return &Result{User: cur, Session: sess, Token: tok, Refresh: rt}, nil
 }
 
-// Refresh redeems a refresh token (DESIGN.md §1 "Refresh rotation"). Reuse revokes the
+// Refresh redeems a refresh token (docs/architecture.md "Refresh rotation"). Reuse revokes the
 // session and is audited as refresh_token.reused; a disabled or deleted user's session is
 // ended. Every failure wraps sessions.ErrInvalid (the API's invalid_grant) unless the store
 // failed.

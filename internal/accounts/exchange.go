@@ -12,7 +12,7 @@ import (
 const exchangeAccount = "\x00legacy-token-exchange"
 
 // CheckExchange charges a legacy-token exchange from c to the per-IP sign-in bucket that
-// password sign-ins spend (DESIGN.md §5: rate limits apply on every path that mints a
+// password sign-ins spend (docs/security.md: rate limits apply on every path that mints a
 // session). A refusal is a *RateLimitedError.
 func (s *Service) CheckExchange(ctx context.Context, c Client) error {
 	d, err := s.limiter.CheckLogin(ctx, c.RateKey, exchangeAccount)

@@ -16,7 +16,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 )
 
-// Scopes that make an access key a resource-server credential (DESIGN.md §2).
+// Scopes that make an access key a resource-server credential (docs/architecture.md).
 const (
 	ScopeIntrospect  = "gatehouse:introspect"
 	ScopeRevocations = "gatehouse:revocations"

@@ -12,7 +12,7 @@ import (
 )
 
 // BenchmarkClientCredentials measures access-key exchanges (client_credentials, HTTP Basic as
-// golang.org/x/oauth2 sends it) per second through HTTP on SQLite (DESIGN.md §6 goal:
+// golang.org/x/oauth2 sends it) per second through HTTP on SQLite (docs/performance.md goal:
 // ≥ 5,000/s on 2 cores: one SHA-256, one indexed read, one signature), and the refresh grant
 // on the same server, interleaved in slices so that both see the same machine. "owned" keys
 // add the owner check (one more indexed read).

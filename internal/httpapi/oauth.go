@@ -391,7 +391,7 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// revocationEntry is one entry of the feed (DESIGN.md §2): a session (sid), one access token
+// revocationEntry is one entry of the feed (docs/architecture.md): a session (sid), one access token
 // (jti), or the tokens of one access key (client_id: every token with that client_id, issued
 // before issued_before when present) that ended, and until when it matters. sub is the user
 // concerned, for information: it revokes nothing by itself. docs/consistency.md.

@@ -1,4 +1,4 @@
-// Package httpapi is Gatehouse's HTTP surface (DESIGN.md §2): it decodes requests, calls the
+// Package httpapi is Gatehouse's HTTP surface (docs/architecture.md): it decodes requests, calls the
 // domain packages and encodes answers. Handlers return errors; one mapper (toError) turns them
 // into a status and a stable error code.
 package httpapi
@@ -90,7 +90,7 @@ type Server struct {
 	legacyExchanges *prometheus.CounterVec
 }
 
-// SessionCookie is the name of the session cookie (DESIGN.md §1).
+// SessionCookie is the name of the session cookie (docs/architecture.md).
 const SessionCookie = "__Host-gh_session"
 
 // devSessionCookie is used instead under --insecure-dev.

@@ -17,7 +17,7 @@ import (
 )
 
 // adminUserJSON is the user object of the management API: the public one plus the scheme of
-// the stored password hash (DESIGN.md §2), so that an operator can watch imported users move
+// the stored password hash (docs/architecture.md), so that an operator can watch imported users move
 // to argon2id.
 // adminUserJSON is a user as the management API shows it: the profile the user sees (meJSON)
 // and how its password is stored.
@@ -43,7 +43,7 @@ const importPath = "/v1/admin/users/import"
 const importFlushEvery = 1000
 
 // adminImportUsers streams an NDJSON body of users into the store and streams one result
-// line per input line back (DESIGN.md §2 "Bulk user import", docs/migration.md). The body
+// line per input line back (docs/architecture.md "Bulk user import", docs/migration.md). The body
 // has no overall size cap, only the importer's cap per line; memory stays flat.
 func (s *Server) adminImportUsers(w http.ResponseWriter, r *http.Request) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))

@@ -381,7 +381,7 @@ func BenchmarkTOTPVerify(b *testing.B) {
 	seed, _ := s.Open("factor", sealed)
 	now := time.Unix(1_700_000_000, 0)
 	code := hotp(seed, step(now)-1) // the worst case for the constant-time loop is every case
-	// The baseline: one HMAC-SHA-256 of 32 bytes, the unit of DESIGN.md §6's figures. A
+	// The baseline: one HMAC-SHA-256 of 32 bytes, the unit of docs/performance.md's figures. A
 	// verification computes three HMAC-SHA-1s (one per step of the window).
 	b.Run("baseline-hmac-sha256", func(b *testing.B) {
 		key, msg := make([]byte, 32), make([]byte, 32)

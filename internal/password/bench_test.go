@@ -13,7 +13,7 @@ import (
 
 const benchPassword = "correct horse battery staple"
 
-// BenchmarkHashDefault is one argon2id hash with the production parameters (DESIGN.md §6:
+// BenchmarkHashDefault is one argon2id hash with the production parameters (docs/performance.md:
 // ≈ 28 ms on this machine class).
 func BenchmarkHashDefault(b *testing.B) {
 	h := mustNew(b, Config{Params: DefaultParams})
@@ -23,7 +23,7 @@ func BenchmarkHashDefault(b *testing.B) {
 }
 
 // loginLimits are the physical limits a login throughput is compared with. Each is a mean
-// over a sustained run (as DESIGN.md §6's "hash time" is a benchmark mean), and the best mean
+// over a sustained run (as docs/performance.md's "hash time" is a benchmark mean), and the best mean
 // over every measurement of a benchmark, taken before and after each timed run: a noisy
 // neighbour then lowers the reported ratios, never raises them.
 type loginLimits struct {
@@ -31,7 +31,7 @@ type loginLimits struct {
 	rawPerSec float64       // raw argon2id hashes per second on every core, no Hasher at all
 }
 
-// perSec is the argon2id-bound limit of DESIGN.md §6: cores ÷ the time of one hash.
+// perSec is the argon2id-bound limit of docs/performance.md: cores ÷ the time of one hash.
 func (l *loginLimits) perSec() float64 {
 	return float64(runtime.GOMAXPROCS(0)) / l.single.Seconds()
 }
@@ -71,9 +71,9 @@ func mustVerify(tb testing.TB, h *Hasher, enc string) {
 }
 
 // BenchmarkLoginThroughput runs Verify with the production parameters from N goroutines at
-// once (GOMAXPROCS, 4×GOMAXPROCS and 150, the login flood of DESIGN.md §5) and reports
+// once (GOMAXPROCS, 4×GOMAXPROCS and 150, the login flood of docs/security.md) and reports
 // verifications per second as a ratio to the limit GOMAXPROCS ÷ (one verification's time)
-// (DESIGN.md §6 goal for login: ≥ 0.90). It also reports the ratio to raw argon2id on every
+// (docs/performance.md goal for login: ≥ 0.90). It also reports the ratio to raw argon2id on every
 // core without the Hasher, which separates this package's overhead from concurrent argon2id
 // runs contending for memory bandwidth. More goroutines than slots must not lower either.
 func BenchmarkLoginThroughput(b *testing.B) {

@@ -1,7 +1,7 @@
 // Package password hashes and verifies passwords and applies the password policy.
 //
 // Hashes are argon2id (RFC 9106) stored as PHC strings, with at least the parameters of
-// DESIGN.md §5: m=19 MiB, t=2, p=1, the first configuration OWASP recommends.
+// docs/security.md: m=19 MiB, t=2, p=1, the first configuration OWASP recommends.
 //
 // Hashing is the most expensive thing a sign-in does, in CPU and in memory: each argon2id run
 // allocates m KiB. A Hasher therefore runs at most Config.Concurrency hashes at once behind a
@@ -79,7 +79,7 @@ type Params struct {
 }
 
 // DefaultParams are the production parameters and the minimum New accepts: argon2id with
-// m=19456 KiB (19 MiB), t=2, p=1, a 16-byte salt and a 32-byte key (DESIGN.md §5, OWASP).
+// m=19456 KiB (19 MiB), t=2, p=1, a 16-byte salt and a 32-byte key (docs/security.md, OWASP).
 var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // MaxParams are the largest parameters Verify accepts from a stored hash, and the largest New
@@ -104,7 +104,7 @@ func (p Params) weakerThan(q Params) bool {
 }
 
 // Validate reports every way p falls outside what New accepts, joined with errors.Join: any
-// dimension weaker than DefaultParams (the minimum of DESIGN.md §5), any above MaxParams, or
+// dimension weaker than DefaultParams (the minimum of docs/security.md), any above MaxParams, or
 // less than the 8 KiB of memory per thread that argon2 requires. It returns nil when p is
 // usable for production hashes.
 func (p Params) Validate() error {

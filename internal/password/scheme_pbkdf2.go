@@ -12,7 +12,7 @@ import (
 
 // pbkdf2Scheme verifies imported PBKDF2 (RFC 8018 §5.2) hashes in two forms:
 //
-//	$pbkdf2-<digest>$i=<iterations>,l=<key length>$<salt>$<key>   PHC B64 (Auth0, DESIGN)
+//	$pbkdf2-<digest>$i=<iterations>,l=<key length>$<salt>$<key>   PHC B64 (Auth0, docs/migration.md)
 //	$pbkdf2$<iterations>$<salt>$<key>                              passlib (SHA-1), and
 //	$pbkdf2-sha256$<iterations>$…, $pbkdf2-sha512$<iterations>$…  passlib's "adapted base64"
 //

@@ -20,7 +20,7 @@ const (
 
 // Memory is an in-process Store: a map of bucket timestamps split into mutex-guarded shards.
 // It suits a single instance; several instances need a shared Store (Redis) for their limits
-// to hold together (DESIGN.md §5).
+// to hold together (docs/security.md).
 //
 // Memory stays bounded. A bucket that is full again carries no information and is deleted by
 // an amortized sweep: each shard rescans itself after as many operations as it holds entries

@@ -1,4 +1,4 @@
-// Package ratelimit throttles the paths that can mint a session (DESIGN.md §5, "Rate limits
+// Package ratelimit throttles the paths that can mint a session (docs/security.md, "Rate limits
 // and lockout"): sign-in attempts per client IP, a progressive lockout per account and IP, a
 // slower lockout per account that a guesser spread over many IPs runs into, and sign-ups per
 // IP. It also decides which address a request comes from when reverse proxies sit in front.

@@ -29,7 +29,7 @@ const RefreshTokenPrefix = "ghr_"
 type RefreshToken = secret.Redacted
 
 // DefaultRefreshGrace is how long after a rotation the previous token still yields the same
-// successor (DESIGN.md §1: several tabs, a lost response).
+// successor (docs/architecture.md: several tabs, a lost response).
 const DefaultRefreshGrace = 30 * time.Second
 
 // WithRefresh configures refresh tokens: key is the server secret that makes them unforgeable
@@ -126,7 +126,7 @@ const (
 	Replayed                           // the previous generation within grace: the same successor again
 )
 
-// Refresh checks a refresh token and rotates it (DESIGN.md §1 "Refresh rotation"):
+// Refresh checks a refresh token and rotates it (docs/architecture.md "Refresh rotation"):
 //   - generation == current: advance to current+1 and return its token;
 //   - generation == current-1 within the grace interval after that rotation: return the token
 //     of current again (idempotent; never a second branch);

@@ -114,7 +114,7 @@ func TestParseAccessCacheKeepsEveryCheck(t *testing.T) {
 }
 
 // BenchmarkParseAccessSeen is the bearer hot path: a token presented before is not verified
-// again (a new one costs the signature verification, 65 µs for Ed25519; see DESIGN.md §6).
+// again (a new one costs the signature verification, 65 µs for Ed25519; see docs/performance.md).
 func BenchmarkParseAccessSeen(b *testing.B) {
 	s, _, _ := newService(b)
 	raw := string(mustIssue(b, s).Token)

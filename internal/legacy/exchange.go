@@ -121,8 +121,8 @@ func New(st Store, ids Identities, us UserStore, sess Sessions, al *audit.Log, l
 		keys: newKeyCache(cfg.HTTPClient, now, cfg.MinRefetch)}, nil
 }
 
-// Exchange verifies a legacy token and starts a Gatehouse session for its user (docs/architecture.md
-// , RFC 8693): amr ["fed"], auth_time the legacy sign-in's. typ is the RFC 8693
+// Exchange verifies a legacy token and starts a Gatehouse session for its user
+// (docs/token-exchange.md, RFC 8693): amr ["fed"], auth_time the legacy sign-in's. typ is the RFC 8693
 // subject_token_type. Every refusal is a *Refusal (audited with its reason); a rate-limited
 // client gets *accounts.RateLimitedError; anything else is a store failure.
 func (s *Service) Exchange(ctx context.Context, token, typ string, c accounts.Client) (*accounts.Result, error) {

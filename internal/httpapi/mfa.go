@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
+	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 )
 
@@ -172,6 +173,9 @@ func (b *jsonBlob) UnmarshalJSON(v []byte) error {
 	return nil
 }
 
+// loginMFALimit bounds second-step attempts per client address.
+var loginMFALimit = ratelimit.Limit{Burst: 30, Per: time.Second}
+
 func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		MFAToken string `json:"mfa_token"`
@@ -183,6 +187,11 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := required("mfa_token", in.MFAToken); err != nil {
+		return err
+	}
+	// Guessing is bounded per user; this bounds what one address can make the server do
+	// with made-up tokens (each costs a store read).
+	if err := s.allow(r, "login_mfa", loginMFALimit); err != nil {
 		return err
 	}
 	cred := credentials{Delivery: in.Delivery, RefreshCookie: in.RefreshCookie, Email: "-", Password: "-"}

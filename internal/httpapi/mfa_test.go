@@ -343,3 +343,21 @@ func metricLines(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestLoginMFAIsLimitedPerAddress: made-up mfa_tokens from one address are refused with 429
+// once the address's allowance is spent, before they reach the store.
+func TestLoginMFAIsLimitedPerAddress(t *testing.T) {
+	e := newEnv(t, func(c *httpapi.Config, _ *ratelimit.Policy) { c.Buckets = ratelimit.NewMemory(0) })
+	body := map[string]string{"mfa_token": "made-up.token", "code": "123456"}
+	for i := range 30 {
+		if res := e.do("POST", "/v1/login/mfa", body); res.StatusCode != 401 {
+			t.Fatalf("attempt %d: %d %s", i, res.StatusCode, res.body)
+		}
+	}
+	res := e.do("POST", "/v1/login/mfa", body)
+	res.wantError(t, 429, "rate_limited")
+	e.clock.Add(time.Second)
+	if res := e.do("POST", "/v1/login/mfa", body); res.StatusCode != 401 {
+		t.Fatalf("after a second: %d", res.StatusCode)
+	}
+}

@@ -46,7 +46,7 @@ func importCmd(ctx context.Context, e runEnv) error {
 		fs.StringVar(&format, "format", "gatehouse", "gatehouse, auth0 or firebase")
 		fs.StringVar(&mode, "mode", "create", "create (existing emails are left untouched) or upsert")
 		fs.BoolVar(&dryRun, "dry-run", false, "check every line against the store, write nothing")
-		fs.StringVar(&issuer, "identity-issuer", "", "issuer of the imported identities: the iss of the old provider's tokens (required for auth0)")
+		fs.StringVar(&issuer, "identity-issuer", "", "issuer of the imported identities: the iss of the old provider's tokens (auth0; default: the only registered legacy issuer)")
 		fs.StringVar(&rejected, "rejected", "", "file for the rejected lines (default FILE.rejected)")
 		fs.StringVar(&keyFile, "firebase-hash-key-file", "", "file holding the Firebase base64_signer_key")
 		fs.StringVar(&saltSep, "firebase-salt-separator", "", "Firebase base64_salt_separator")
@@ -68,6 +68,14 @@ func importCmd(ctx context.Context, e runEnv) error {
 		opts.Upsert = true
 	default:
 		return fmt.Errorf("import users: --mode %q: want create or upsert", mode)
+	}
+	if opts.Format == userimport.FormatAuth0 && opts.Issuer == "" && a.legacy != nil {
+		// Default: the only registered legacy issuer, as over HTTP.
+		if list, err := a.legacy.List(ctx); err != nil {
+			return err
+		} else if len(list) == 1 {
+			opts.Issuer = list[0].Issuer
+		}
 	}
 	if opts.Format == userimport.FormatFirebase {
 		if opts.Firebase, err = firebaseParams(keyFile, saltSep, rounds, memCost, e.getenv); err != nil {

@@ -101,6 +101,9 @@ func New(cfg Config) *Server {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.DefaultLegacyIssuer == nil && cfg.Legacy != nil {
+		cfg.DefaultLegacyIssuer = onlyLegacyIssuer(cfg.Legacy)
+	}
 	if cfg.StreamHeartbeat <= 0 {
 		cfg.StreamHeartbeat = 15 * time.Second
 	}
@@ -122,6 +125,18 @@ func New(cfg Config) *Server {
 	}))
 	s.handler = s.outer(cop.Handler(s.mux))
 	return s
+}
+
+// onlyLegacyIssuer names the issuer of Auth0 import lines sent without ?issuer=: the only
+// registered legacy issuer (docs/migration.md); with none or several, "" (the request must say).
+func onlyLegacyIssuer(l *legacy.Service) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		list, err := l.List(ctx)
+		if err != nil || len(list) != 1 {
+			return "", err
+		}
+		return list[0].Issuer, nil
+	}
 }
 
 // ServeHTTP implements http.Handler.

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -155,3 +156,23 @@ func TestImportStreams(t *testing.T) {
 }
 
 func usersFilter() users.ListFilter { return users.ListFilter{Limit: 10} }
+
+// TestImportAuth0DefaultsToTheOnlyLegacyIssuer: an Auth0 import without ?issuer= links the
+// identities to the only registered legacy issuer; with none it must be given.
+func TestImportAuth0DefaultsToTheOnlyLegacyIssuer(t *testing.T) {
+	e := newEnv(t)
+	line := `{"_id":{"$oid":"60425da93519d90068f82970"},"email_verified":true,"email":"lee@example.com","passwordHash":"` + importBcrypt + `"}` + "\n"
+	e.importUsers("?format=auth0", line).wantError(t, http.StatusBadRequest, "invalid_request")
+	const iss = "https://only.auth0.example/"
+	e.do("POST", "/v1/admin/legacy-issuers", map[string]any{"issuer": iss, "audiences": []string{"https://api.example.com"}}, asAdmin()...).wantStatus(t, http.StatusCreated)
+	r := e.importUsers("?format=auth0", line)
+	r.wantStatus(t, http.StatusOK)
+	lines := ndjson(t, r.body)
+	if lines[0]["status"] != "created" {
+		t.Fatalf("import %s", r.body)
+	}
+	u, err := e.db.UserByIdentity(context.Background(), iss, "auth0|60425da93519d90068f82970")
+	if err != nil || u.ID != lines[0]["id"] {
+		t.Fatalf("identity not linked to the only legacy issuer: %v %v", u, err)
+	}
+}

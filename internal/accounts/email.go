@@ -550,9 +550,3 @@ func (s *Service) notify(ctx context.Context, k mail.Kind, to string, d mail.Dat
 		s.log.WarnContext(ctx, "notice email not queued", "kind", string(k), "err", err)
 	}
 }
-
-// recentAuth reports whether sess signed in less than RecentAuth (mfa.go) ago.
-func (s *Service) recentAuth(sess *sessions.Session) bool {
-	d := s.now().Sub(sess.AuthTime)
-	return d >= -time.Minute && d < RecentAuth
-}

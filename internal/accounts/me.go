@@ -86,7 +86,7 @@ func (s *Service) ChangePassword(ctx context.Context, sess *sessions.Session, cu
 		return err
 	}
 	if current == "" {
-		if !s.recentAuth(sess) {
+		if s.RequireRecent(sess) != nil {
 			return ErrStepUpRequired
 		}
 	} else {
@@ -214,7 +214,7 @@ func (s *Service) ChangeEmail(ctx context.Context, sess *sessions.Session, newEm
 // Like the administrator's delete, the user is first disabled with a new credential epoch,
 // then every session ends (with revocation entries), then the user goes.
 func (s *Service) DeleteAccount(ctx context.Context, sess *sessions.Session, c Client) error {
-	if !s.recentAuth(sess) {
+	if s.RequireRecent(sess) != nil {
 		return ErrStepUpRequired
 	}
 	id := sess.UserID

@@ -590,9 +590,11 @@ func (s *Service) StepUp(ctx context.Context, sess *sessions.Session, p Proof, c
 		IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success, Reason: v.Method})
 }
 
-// requireRecent refuses a sensitive operation on a session that signed in too long ago.
-func (s *Service) requireRecent(sess *sessions.Session) error {
-	if s.now().Sub(sess.AuthTime) >= RecentAuth {
+// RequireRecent refuses (ErrStepUpRequired) a sensitive operation on a session that signed
+// in RecentAuth or more ago, or whose auth_time lies more than a minute in the future. It is
+// the one rule every sensitive operation uses (factors, passkeys, password, account deletion).
+func (s *Service) RequireRecent(sess *sessions.Session) error {
+	if d := s.now().Sub(sess.AuthTime); d < -time.Minute || d >= RecentAuth {
 		return ErrStepUpRequired
 	}
 	return nil
@@ -655,7 +657,7 @@ func (s *Service) RemoveTOTP(ctx context.Context, sess *sessions.Session, c Clie
 	if s.mfa == nil {
 		return mfa.ErrNotEnrolled
 	}
-	if err := s.requireRecent(sess); err != nil {
+	if err := s.RequireRecent(sess); err != nil {
 		return err
 	}
 	if err := s.mfa.totp.Remove(ctx, sess.UserID); err != nil {
@@ -681,7 +683,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *sessions.Se
 	if s.mfa == nil {
 		return nil, mfa.ErrNotEnrolled
 	}
-	if err := s.requireRecent(sess); err != nil {
+	if err := s.RequireRecent(sess); err != nil {
 		return nil, err
 	}
 	if _, enrolled, err := s.methods(ctx, sess.UserID); err != nil {

@@ -21,16 +21,10 @@ import (
 // Passkeys (WebAuthn; docs/security.md "Passkeys"): registration and management need a
 // session; a password-less sign-in answers exactly as POST /v1/login does.
 
-// passkeyRecentAuth is how recent the sign-in of a session must be for it to add or remove
-// a passkey: a stolen session cookie must not be enough to plant a credential of the
-// thief's or to remove the owner's.
-const passkeyRecentAuth = 10 * time.Minute
-
 const (
 	codePasskeyInvalid  = "passkey_invalid"
 	codePasskeyNotFound = "passkey_not_found"
 	codePasskeyExists   = "passkey_exists"
-	codeStepUp          = "step_up_required"
 )
 
 // passkeyService returns the passkey service, or 404 when passkeys are not configured.
@@ -55,15 +49,6 @@ func passkeyError(err error, status int) error {
 		return &Error{Status: http.StatusBadRequest, Code: codeInvalidRequest, Description: err.Error(), Err: err}
 	}
 	return err
-}
-
-// recentSignIn refuses a session whose sign-in is older than passkeyRecentAuth (403
-// step_up_required): the user signs in again, or steps up, first.
-func (s *Server) recentSignIn(sess *sessions.Session) error {
-	if s.cfg.Now().Sub(sess.AuthTime) > passkeyRecentAuth {
-		return errorf(http.StatusForbidden, codeStepUp, "this operation needs a sign-in within the last %d minutes", int(passkeyRecentAuth.Minutes()))
-	}
-	return nil
 }
 
 // passkeyCaller is the signed-in user of a passkey management request.
@@ -133,7 +118,7 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	if err := s.recentSignIn(sess); err != nil {
+	if err := s.cfg.Accounts.RequireRecent(sess); err != nil {
 		return err
 	}
 	opts, err := pk.BeginRegistration(r.Context(), u.ID, u.Email, registrationBinding(sess))
@@ -263,7 +248,7 @@ func (s *Server) deletePasskey(w http.ResponseWriter, r *http.Request) error {
 	if !secret.ValidID(id) {
 		return passkeyError(passkeys.ErrNotFound, 0)
 	}
-	if err := s.recentSignIn(sess); err != nil {
+	if err := s.cfg.Accounts.RequireRecent(sess); err != nil {
 		return err
 	}
 	if err := pk.Delete(r.Context(), u.ID, id); err != nil {

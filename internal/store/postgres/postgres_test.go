@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
 	"github.com/gatehouse-auth/gatehouse/internal/storetest"
@@ -38,34 +36,7 @@ func adminURL(t testing.TB) string {
 // mustOpen creates a fresh database for this test, migrates it, and drops it afterwards.
 func mustOpen(t testing.TB) *postgres.DB {
 	t.Helper()
-	admin := adminURL(t)
-	ctx := context.Background()
-	c, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("GATEHOUSE_TEST_POSTGRES is set but unreachable: %v", err)
-	}
-	defer c.Close(ctx)
-	name := "gh_test_" + secret.NewID()
-	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(admin)
-	u.Path = "/" + name
-	db, err := postgres.Open(ctx, u.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db.Close()
-		c, err := pgx.Connect(context.Background(), admin)
-		if err == nil {
-			c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	})
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := mustOpenURL(t)
 	return db
 }
 

@@ -43,7 +43,7 @@ func TestReadyReflectsWritability(t *testing.T) {
 }
 
 // mustOpenURL is mustOpen that also returns the database's URL.
-func mustOpenURL(t *testing.T) (*postgres.DB, string) {
+func mustOpenURL(t testing.TB) (*postgres.DB, string) {
 	t.Helper()
 	admin := adminURL(t)
 	ctx := context.Background()

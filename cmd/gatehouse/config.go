@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/accesskeys"
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
@@ -92,6 +93,9 @@ type Config struct {
 	// empty means the issuer's host and origin.
 	WebAuthnRPID    string   `json:"webauthn_rp_id"`
 	WebAuthnOrigins []string `json:"webauthn_origins"`
+	// CORSOrigins are the exact origins of single-page apps that may call the API from
+	// scripts with credentials (docs/browser-sdk.md); cross-origin protection trusts them.
+	CORSOrigins []string `json:"cors_origins"`
 
 	// LegacyPasswordEndpoint is the URL of the old system's password check, for lazy password
 	// migration (docs/migration.md): HTTPS, or HTTP to a loopback address (tests).
@@ -260,6 +264,9 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	if v := getenv("GATEHOUSE_WEBAUTHN_ORIGINS"); v != "" {
 		cfg.WebAuthnOrigins = strings.Split(v, ",")
 	}
+	if v := getenv("GATEHOUSE_CORS_ORIGINS"); v != "" {
+		cfg.CORSOrigins = strings.Split(v, ",")
+	}
 	if v := getenv("GATEHOUSE_USER_ACCESS_KEY_SCOPES"); v != "" {
 		cfg.UserAccessKeyScopes = strings.Split(v, ",")
 	}
@@ -399,6 +406,9 @@ func (c *Config) Validate() error {
 	case "EdDSA", "ES256", "RS256":
 	default:
 		bad("signing_algorithm %q: want EdDSA, ES256 or RS256", c.SigningAlgorithm)
+	}
+	if err := httpapi.CheckCORSOrigins(c.CORSOrigins); err != nil {
+		bad("%v", err)
 	}
 	if c.AccessTokenTTL < Duration(time.Minute) || c.AccessTokenTTL > Duration(time.Hour) {
 		bad("access_token_ttl must be between 1m and 1h")

@@ -98,6 +98,7 @@ func serve(ctx context.Context, e runEnv) error {
 		Proxies:             ratelimit.ProxyPolicy{Trusted: cfg.trusted},
 		Buckets:             a.buckets,
 		InsecureDevCookies:  cfg.InsecureDev,
+		CORSOrigins:         cfg.CORSOrigins,
 		Metrics:             metrics,
 		MetricsElsewhere:    cfg.MetricsAddr != "",
 		Logger:              log,

@@ -56,6 +56,9 @@ type Config struct {
 	// Buckets keeps the HTTP layer's own per-client limits (token revocation); shared by
 	// every instance when it is Redis-backed. Nil disables them.
 	Buckets ratelimit.Store
+	// CORSOrigins are the exact origins whose scripts may call the API with credentials
+	// (cors_origins; internal/httpapi/cors.go). Cross-origin protection trusts exactly them.
+	CORSOrigins []string
 	// MetricsElsewhere leaves GET /metrics out of this API: the operator serves it on its own
 	// listener (metrics_addr), away from the public port.
 	MetricsElsewhere bool
@@ -123,7 +126,11 @@ func New(cfg Config) *Server {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusForbidden, codeCrossOrigin, "cross-origin request refused"))
 	}))
-	s.handler = s.outer(cop.Handler(s.mux))
+	cors, err := newCORSPolicy(cfg.CORSOrigins, cop)
+	if err != nil {
+		s.log.Error("some cors_origins are ignored", "err", err.Error())
+	}
+	s.handler = s.outer(cors.wrap(cop.Handler(s.mux)))
 	return s
 }
 
@@ -167,6 +174,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", s.cfg.Metrics.Handler())
 	}
 	s.handle("GET /openapi.yaml", s.openapi)
+	s.sdkRoutes()
 
 	s.handle("POST /v1/signup", s.signup)
 	s.handle("POST /v1/login", s.login)

@@ -79,6 +79,10 @@ export function createClient({ issuer, clientId = 'gatehouse', refreshMargin = 3
   /** @type {Set<(s: Session | null) => void>} */ const listeners = new Set()
   /** @type {Set<() => void>} */ const waiters = new Set()
   /** @type {Promise<string | null> | null} */ let inflight = null
+  // Without Web Locks, tabs elect the refresher over the channel: a due tab claims the
+  // refresh, and of claims made within 50 ms the lowest id wins; the others wait for its token.
+  const me = Math.random()
+  let claimAt = 0, lost = false
   const bc = typeof BroadcastChannel === 'function' ? new BroadcastChannel(channel) : null
   const locks = typeof navigator !== 'undefined' && navigator.locks
   const fresh = () => !!token && Date.now() < expiresAt - refreshMargin * 1000
@@ -109,7 +113,10 @@ export function createClient({ issuer, clientId = 'gatehouse', refreshMargin = 3
 
   if (bc) {
     bc.onmessage = ({ data: m }) => {
-      if (m.t === 'token') adopt(m.at, m.exp, m.s)
+      if (m.t === 'claim') {
+        claimAt = Date.now()
+        if (m.id < me) lost = true
+      } else if (m.t === 'token') adopt(m.at, m.exp, m.s)
       else if (m.t === 'out') clear()
       else if (m.t === 'ask' && fresh()) post({ t: 'token', at: token, exp: expiresAt, s: current })
     }
@@ -180,12 +187,23 @@ export function createClient({ issuer, clientId = 'gatehouse', refreshMargin = 3
     return rotate()
   }
 
+  /** Without Web Locks: the BroadcastChannel election. */
+  async function refreshElected() {
+    if (!bc) return rotate()
+    if (Date.now() - claimAt < 2000 && (await awaitPeer(2000)) && fresh()) return token
+    lost = false
+    post({ t: 'claim', id: me })
+    await new Promise((r) => setTimeout(r, 50))
+    if ((lost || !token) && (await awaitPeer(lost ? 2000 : 100)) && fresh()) return token
+    return rotate()
+  }
+
   /** A valid access token (refreshing it through the cookie when due), or null if signed out. */
   function accessToken() {
     if (fresh()) return Promise.resolve(token)
     if (inflight) return inflight
     inflight = (async () => {
-      if (!locks) return refreshLocked(false)
+      if (!locks) return refreshElected()
       /** @type {string | null | undefined} */
       let got
       const held = await locks.request('gatehouse-refresh', { ifAvailable: true }, async (l) => {

@@ -15,6 +15,8 @@ check:
 # Benchmarks print their figures, with ratios against the goals of docs/performance.md.
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+	@if [ -d web/node_modules/esbuild ]; then node web/scripts/size.mjs; \
+	else echo "BenchmarkSDKSize: skipped; run npm ci --prefix web"; fi
 
 # A short run of every fuzz target.
 fuzz:

@@ -288,7 +288,7 @@ func sdkGatehouse(t *testing.T) (issuer, app string) {
 	browserTools(t)
 	ln, app := Listen(t)
 	g := StartGatehouse(t, map[string]any{"access_token_ttl": fmt.Sprintf("%ds", accessTTL)},
-		"GATEHOUSE_CORS_ORIGINS="+app)
+		"GATEHOUSE_CORS_ORIGINS="+app, "GATEHOUSE_WEBAUTHN_ORIGINS="+app)
 	ServeApp(t, g.URL, ln)
 	return g.URL, app
 }

@@ -1,6 +1,8 @@
 // Shared helpers of the real-browser specs (docs/browser-sdk.md "Tests"). A spec is a plain
 // Node script run by web/e2e/browser_test.go: it reads its URLs from the environment, prints
 // what it does, and exits non-zero with a clear message on the first failure.
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { chromium } from 'playwright-core'
 
 /** The Chromium the harness found (GATEHOUSE_CHROMIUM, default /usr/bin/chromium). */
@@ -89,4 +91,17 @@ export async function counter(url, name, match = '') {
     }
   }
   return sum
+}
+
+/**
+ * Runs axe-core on page (WCAG 2.1 A and AA rules) and fails listing every violation. The
+ * script is evaluated through the DevTools protocol, so the page's CSP need not allow it.
+ */
+export async function accessible(page) {
+  const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+  await page.evaluate(source)
+  const violations = await page.evaluate(async () => (await window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  })).violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`))
+  if (violations.length) fail(`accessibility violations on ${page.url()}:\n  ${violations.join('\n  ')}`)
 }

@@ -1,7 +1,7 @@
 // The browser SDK in a real Chromium, from a page on another origin (listed in cors_origins)
 // that loads /sdk/gatehouse.js from the issuer under a strict CSP: sign-up and sign-in, where
 // the tokens live, typed errors, one refresh for two tabs, and sign-out seen by every tab.
-import { launch, newPage, clean, check, equal, env, step, counter } from './lib.mjs'
+import { launch, newPage, clean, check, equal, env, step, counter, accessible } from './lib.mjs'
 
 const issuer = env('GATEHOUSE_ISSUER')
 const app = env('GATEHOUSE_APP_URL')
@@ -101,6 +101,18 @@ await step('two tabs whose token is due refresh it exactly once', async () => {
   equal(await counter(metrics, 'gatehouse_refresh_grants_total', 'outcome="reused"'), 0, 'refresh reuse detections')
 })
 
+await step('registerPasskey() with a virtual authenticator', async () => {
+  const cdp = await context.newCDPSession(a)
+  await cdp.send('WebAuthn.enable')
+  await cdp.send('WebAuthn.addVirtualAuthenticator', { options: {
+    protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true,
+  } })
+  await a.bringToFront() // WebAuthn needs the focused page
+  const pk = await a.evaluate(() => gh.registerPasskey('e2e key'))
+  equal(pk.name, 'e2e key', 'registered passkey name')
+  check(pk.id, 'no passkey id')
+})
+
 await step('sign-out in one tab: the other sees onChange(null) and session() null', async () => {
   await b.evaluate(() => { window.changes.length = 0 })
   await a.evaluate(() => gh.signOut())
@@ -111,6 +123,15 @@ await step('sign-out in one tab: the other sees onChange(null) and session() nul
   check(!cookies.some((c) => c.name === '__Host-gh_refresh'), 'the refresh cookie survived sign-out')
   const status = await a.evaluate(async ([issuer, at]) => (await fetch(`${issuer}/v1/session`, { headers: { Authorization: `Bearer ${at}` } })).status, [issuer, accessToken])
   equal(status, 401, 'the signed-out session answers its old access token with')
+})
+
+await step('signInWithPasskey() signs in again without a password', async () => {
+  await a.bringToFront()
+  const s = await a.evaluate(() => gh.signInWithPasskey())
+  equal(s.user.email, email, 'passkey sign-in user')
+  check(s.session.amr.includes('hwk') || s.session.amr.includes('swk'), `amr ${s.session.amr}`)
+  await b.waitForFunction((id) => window.changes.at(-1) === id, s.session.id, { timeout: 5_000 })
+  await a.evaluate(() => gh.signOut())
 })
 
 await step('without Web Locks, the BroadcastChannel election also refreshes once for two tabs', async () => {
@@ -134,6 +155,8 @@ await step('without Web Locks, the BroadcastChannel election also refreshes once
   clean(d)
   await ctx.close()
 })
+
+await step('the test app page passes axe-core (the accessibility helper works)', () => accessible(a))
 
 clean(a)
 clean(b)

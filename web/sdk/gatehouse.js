@@ -116,7 +116,7 @@ export function createClient({ issuer, clientId = 'gatehouse', refreshMargin = 3
       if (m.t === 'claim') {
         claimAt = Date.now()
         if (m.id < me) lost = true
-      } else if (m.t === 'token') adopt(m.at, m.exp, m.s)
+      } else if (m.t === 'token' && m.exp >= expiresAt) adopt(m.at, m.exp, m.s)
       else if (m.t === 'out') clear()
       else if (m.t === 'ask' && fresh()) post({ t: 'token', at: token, exp: expiresAt, s: current })
     }
@@ -172,7 +172,9 @@ export function createClient({ issuer, clientId = 'gatehouse', refreshMargin = 3
       post({ t: 'token', at: token, exp: expiresAt, s: current })
       return token
     } catch (e) {
-      if (e instanceof GatehouseError && e.status >= 400 && e.status < 500) {
+      // 400 invalid_grant (or no cookie): the session is over. Anything else (rate limits,
+      // outages) is thrown and the session kept.
+      if (e instanceof GatehouseError && (e.status === 400 || e.status === 401)) {
         clear()
         return null
       }

@@ -80,7 +80,7 @@ export function createClient({ issuer, clientId = 'gatehouse', refreshMargin = 3
   /** @type {Set<() => void>} */ const waiters = new Set()
   /** @type {Promise<string | null> | null} */ let inflight = null
   // Without Web Locks, tabs elect the refresher over the channel: a due tab claims the
-  // refresh, and of claims made within 50 ms the lowest id wins; the others wait for its token.
+  // refresh, and of claims made within 100 ms the lowest id wins; the others wait for its token.
   const me = Math.random()
   let claimAt = 0, lost = false
   const bc = typeof BroadcastChannel === 'function' ? new BroadcastChannel(channel) : null
@@ -195,7 +195,7 @@ export function createClient({ issuer, clientId = 'gatehouse', refreshMargin = 3
     if (Date.now() - claimAt < 2000 && (await awaitPeer(2000)) && fresh()) return token
     lost = false
     post({ t: 'claim', id: me })
-    await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, 100))
     if ((lost || !token) && (await awaitPeer(lost ? 2000 : 100)) && fresh()) return token
     return rotate()
   }

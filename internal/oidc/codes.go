@@ -95,11 +95,11 @@ func replayKey(code string) string { return "oidc-used:" + onetime.Key(code) }
 
 // Pending is an authorization request waiting for the user (sign-in or consent).
 type Pending struct {
-	Query   string    `json:"query"`              // the original request parameters
-	Started time.Time `json:"started"`            // a sign-in after this satisfies prompt=login and max_age
-	UserID  string    `json:"user_id,omitempty"`  // consent only: who is asked
-	Session string    `json:"session,omitempty"`  // consent only: the session that was asked
-	Request *Request  `json:"request,omitempty"`  // consent only: the validated request
+	Query   string    `json:"query"`             // the original request parameters
+	Started time.Time `json:"started"`           // a sign-in after this satisfies prompt=login and max_age
+	UserID  string    `json:"user_id,omitempty"` // consent only: who is asked
+	Session string    `json:"session,omitempty"` // consent only: the session that was asked
+	Request *Request  `json:"request,omitempty"` // consent only: the validated request
 }
 
 // Park stores a pending request and returns its one-time handle.

@@ -92,7 +92,9 @@ func isForeignKey(err error) bool {
 	return errors.As(err, &pe) && pe.Code == "23503"
 }
 
-func affectedOIDC(tag pgconn.CommandTag, err error) error { return affected(tag, err, oidc.ErrNotFound) }
+func affectedOIDC(tag pgconn.CommandTag, err error) error {
+	return affected(tag, err, oidc.ErrNotFound)
+}
 
 // PutConsent implements oidc.Store.
 func (db *DB) PutConsent(ctx context.Context, c *oidc.Consent) error {

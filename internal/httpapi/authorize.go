@@ -29,8 +29,8 @@ func (s *Server) oidcRoutes() {
 		s.cfg.Pages = oidc.PlainPages{}
 	}
 	s.handle("GET /oauth/authorize", s.authorize)
-	s.handle("GET "+resumePath, s.authorizeResume)
-	s.handle("POST "+consentPath, s.authorizeConsent)
+	s.handle("GET /oauth/authorize/resume", s.authorizeResume)
+	s.handle("POST /oauth/authorize/consent", s.authorizeConsent)
 	s.clientRoutes()
 }
 

@@ -195,9 +195,6 @@ func CheckRedirectURI(raw string) error {
 		if !strings.Contains(u.Scheme, ".") || u.Host != "" && u.Opaque != "" {
 			return inputErr("redirect URI %q: a private-use scheme must be in reverse-domain form (RFC 8252 §7.1)", raw)
 		}
-		if strings.Contains(u.Scheme, "javascript") || strings.Contains(u.Scheme, "data") {
-			return inputErr("redirect URI %q has a forbidden scheme", raw)
-		}
 	}
 	return nil
 }

@@ -14,7 +14,7 @@ func TestClientCommands(t *testing.T) {
 	var out bytes.Buffer
 	runCmd := func(args ...string) error {
 		out.Reset()
-		args = append(append([]string{args[0], args[1], "--data-dir", dir}), args[2:]...)
+		args = append([]string{args[0], args[1], "--data-dir", dir}, args[2:]...)
 		return run(context.Background(), runEnv{args: args, getenv: func(string) string { return "" },
 			stdin: strings.NewReader(""), stdout: &out, stderr: io.Discard})
 	}

@@ -161,6 +161,12 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 		if e.introspectActive(tok.AccessToken) {
 			t.Fatal("tokens of a replayed code are still active")
 		}
+		for _, typ := range []string{"oauth_code.issued", "oauth_code.replayed", "oauth_client.created"} {
+			ev := e.do("GET", "/v1/admin/events?type="+typ, nil, asAdmin()...).json(t)
+			if list, _ := ev["events"].([]any); len(list) == 0 {
+				t.Fatalf("no %s event: %v", typ, ev)
+			}
+		}
 	})
 
 	t.Run("public client needs PKCE", func(t *testing.T) {

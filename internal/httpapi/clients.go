@@ -371,13 +371,11 @@ func (s *Server) clientTokens(w http.ResponseWriter, r *http.Request, c *oidc.Cl
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"access_token": string(at.Token), "token_type": "Bearer", "expires_in": int(time.Until(at.ExpiresAt).Round(time.Second).Seconds()),
-		"id_token": id, "scope": scope}
-	if ttl := c.AccessTTL; ttl > 0 {
-		out["expires_in"] = int(ttl.Seconds())
-	} else {
-		out["expires_in"] = int(s.cfg.Tokens.Config().AccessTTL.Seconds())
+	ttl := c.AccessTTL
+	if ttl <= 0 {
+		ttl = s.cfg.Tokens.Config().AccessTTL
 	}
+	out := map[string]any{"access_token": string(at.Token), "token_type": "Bearer", "expires_in": int(ttl.Seconds()), "id_token": id, "scope": scope}
 	if slices.Contains(scopes, oidc.ScopeOffline) {
 		out["refresh_token"] = rt
 	}

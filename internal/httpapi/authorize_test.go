@@ -226,6 +226,31 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 		}
 	})
 
+	t.Run("consent id is bound to its session", func(t *testing.T) {
+		id, sec := e.registerClient("confidential", false)
+		cfg := rpConfig(e, id, sec, oauth2.AuthStyleInHeader, "openid")
+		r := e.do("GET", strings.TrimPrefix(cfg.AuthCodeURL("st"), e.srv.URL), nil, withCookie(cookie)...)
+		i := strings.Index(string(r.body), `name="consent_id" value="`)
+		if i < 0 {
+			t.Fatalf("no consent page: %s", r.body)
+		}
+		cid := string(r.body[i+len(`name="consent_id" value="`):])
+		cid = cid[:strings.IndexByte(cid, '"')]
+		e.signup("other-user@example.com")
+		other := e.login("other-user@example.com")
+		req, _ := http.NewRequest("POST", e.srv.URL+"/oauth/authorize/consent", strings.NewReader(url.Values{"consent_id": {cid}, "decision": {"allow"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(other)
+		res, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest || res.Header.Get("Location") != "" {
+			t.Fatalf("another session used a consent id: %d %s", res.StatusCode, res.Header.Get("Location"))
+		}
+	})
+
 	t.Run("consent remembered", func(t *testing.T) {
 		id, sec := e.registerClient("confidential", false)
 		cfg := rpConfig(e, id, sec, oauth2.AuthStyleInHeader, "openid", "email")

@@ -45,6 +45,7 @@ commands:
   serve     run the server (see "gatehouse serve -h")
   migrate   apply pending database migrations
   user      manage users: create, list, disable
+  client    OpenID Connect clients: create, list, delete (docs/oidc.md)
   keys      signing keys: list, rotate (emergency: old keys stop verifying at once)
   doctor    check the configuration, store, Redis, clocks and signing keys; print what is wrong
   import    import users in bulk: import users [--format gatehouse|auth0|firebase] FILE
@@ -67,6 +68,8 @@ func run(ctx context.Context, e runEnv) error {
 		return userCmd(ctx, e)
 	case "keys":
 		return keysCmd(ctx, e)
+	case "client":
+		return clientCmd(ctx, e)
 	case "doctor":
 		return doctor(ctx, e)
 	case "import":

@@ -93,6 +93,8 @@ func serve(ctx context.Context, e runEnv) error {
 		Legacy:              a.legacy,
 		UserImport:          a.importer,
 		Passkeys:            a.passkeys,
+		OIDC:                a.oidc,
+		OIDCCodes:           a.oidcCodes,
 		Ready:               newReadiness(a.db.Ready, time.Second, time.Now).Ready,
 		AdminKeyHash:        hash,
 		Proxies:             ratelimit.ProxyPolicy{Trusted: cfg.trusted},

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/legacy"
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
+	"github.com/gatehouse-auth/gatehouse/internal/oidc"
 	"github.com/gatehouse-auth/gatehouse/internal/onetime"
 	"github.com/gatehouse-auth/gatehouse/internal/outbox"
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
@@ -54,6 +55,7 @@ type storage interface {
 	legacy.Identities
 	passkeys.Store
 	onetime.Store
+	oidc.Store
 	mfa.Store
 	mfa.UsedCodes
 	mfa.ChallengeStore
@@ -119,6 +121,9 @@ type app struct {
 	legacy *legacy.Service
 	// passkeys is nil when the issuer makes no WebAuthn relying party (see Config.passkeys).
 	passkeys *passkeys.Service
+	// oidc and oidcCodes run the authorization code flow for registered clients (docs/oidc.md).
+	oidc      *oidc.Service
+	oidcCodes *oidc.Codes
 	// importer runs bulk user imports (HTTP and `gatehouse import users`).
 	importer *userimport.Importer
 	// mail queues and sends emails; nil without smtp_url (outside --insecure-dev).
@@ -285,6 +290,8 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		buckets:    buckets,
 		accessKeys: ak,
 		passkeys:   pks,
+		oidc:       oidc.NewService(db, now),
+		oidcCodes:  oidc.NewCodes(db, now),
 		importer:   userimport.New(db, hasher, sm, now),
 		mail:       mailer,
 		webhooks:   hooks,

@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/httpapi"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/legacy"
+	"github.com/gatehouse-auth/gatehouse/internal/oidc"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -121,6 +122,8 @@ func newEnv(t testing.TB, opts ...option) *env {
 		AdminKeyHash: secret.Hash(adminKey),
 		Logger:       log,
 		Now:          e.clock.Now,
+		OIDC:         oidc.NewService(db, e.clock.Now),
+		OIDCCodes:    oidc.NewCodes(db, e.clock.Now),
 	}
 	for _, o := range opts {
 		o(&cfg, &policy)

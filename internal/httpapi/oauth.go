@@ -7,12 +7,14 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/oidc"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
@@ -141,6 +143,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	if form.Get("grant_type") == "client_credentials" {
 		return s.clientCredentials(w, r, form)
 	}
+	if s.cfg.OIDC != nil {
+		if handled, err := s.oidcToken(w, r, form); handled {
+			return err
+		}
+	}
 	if err := s.publicClient(r, form); err != nil {
 		return err
 	}
@@ -169,6 +176,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		return err
+	}
+	if c := res.Session.ClientID; c != "" && c != s.cfg.Tokens.Config().ClientID {
+		// A registered client's refresh token at the first-party client: end that session.
+		if err := s.cfg.Sessions.Revoke(r.Context(), res.Session.ID); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+			return err
+		}
+		return errorf(http.StatusBadRequest, codeInvalidGrant, "refresh token was issued to another client")
 	}
 	tr, err := s.issueTokens(r, res)
 	if err != nil {
@@ -203,14 +217,13 @@ func (s *Server) jwks(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 	iss := s.cfg.Tokens.Config().Issuer
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	writeJSON(w, http.StatusOK, map[string]any{
+	d := map[string]any{
 		"issuer":                                iss,
 		"jwks_uri":                              iss + "/.well-known/jwks.json",
 		"token_endpoint":                        iss + "/oauth/token",
 		"introspection_endpoint":                iss + "/oauth/introspect",
 		"revocation_endpoint":                   iss + "/oauth/revoke",
 		"userinfo_endpoint":                     iss + "/oauth/userinfo",
-		"authorization_endpoint":                iss + "/oauth/authorize",
 		"grant_types_supported":                 s.grantTypes(),
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
@@ -218,7 +231,22 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		"token_endpoint_auth_methods_supported": []string{"none", "client_secret_basic", "client_secret_post"},
 		"scopes_supported":                      []string{"openid", "email"},
 		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "jti", "auth_time", "nonce", "amr", "sid", "client_id", "scope", "email", "email_verified"},
-	})
+	}
+	if s.cfg.OIDC != nil { // docs/oidc.md: exactly what the code flow supports
+		d["authorization_endpoint"] = iss + "/oauth/authorize"
+		d["response_modes_supported"] = []string{"query", "form_post"}
+		d["code_challenge_methods_supported"] = []string{"S256"}
+		d["authorization_response_iss_parameter_supported"] = true
+		d["scopes_supported"] = oidc.SupportedScopes
+		d["prompt_values_supported"] = []string{"none", "login", "consent", "select_account"}
+		d["acr_values_supported"] = []string{"urn:gatehouse:acr:pwd", oidc.ACRMFA, "urn:gatehouse:acr:phr"}
+		d["claims_parameter_supported"] = false
+		d["request_parameter_supported"] = false
+		d["request_uri_parameter_supported"] = false
+		d["claims_supported"] = []string{"iss", "sub", "aud", "exp", "iat", "jti", "auth_time", "nonce", "acr", "amr", "at_hash", "azp", "sid",
+			"client_id", "scope", "email", "email_verified", "name", "locale", "picture", "updated_at"}
+	}
+	writeJSON(w, http.StatusOK, d)
 	return nil
 }
 
@@ -229,6 +257,9 @@ func (s *Server) grantTypes() []string {
 	}
 	if s.cfg.Legacy != nil {
 		g = append(g, grantTokenExchange)
+	}
+	if s.cfg.OIDC != nil {
+		g = append(g, "authorization_code")
 	}
 	return g
 }
@@ -253,7 +284,25 @@ func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		return errorf(http.StatusUnauthorized, "invalid_token", "access token is invalid, expired or revoked")
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"sub": u.ID, "email": u.Email, "email_verified": u.EmailVerified})
+	if c.ClientID == s.cfg.Tokens.Config().ClientID {
+		writeJSON(w, http.StatusOK, map[string]any{"sub": u.ID, "email": u.Email, "email_verified": u.EmailVerified})
+		return nil
+	}
+	// A registered client's token: the claims its scopes grant (OpenID Connect Core §5.4).
+	out := map[string]any{"sub": u.ID}
+	scopes := strings.Fields(c.Scope)
+	if slices.Contains(scopes, "email") {
+		out["email"], out["email_verified"] = u.Email, u.EmailVerified
+	}
+	if slices.Contains(scopes, "profile") {
+		for k, v := range map[string]string{"name": u.Name, "locale": u.Locale, "picture": u.Picture} {
+			if v != "" {
+				out[k] = v
+			}
+		}
+		out["updated_at"] = u.UpdatedAt.Unix()
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

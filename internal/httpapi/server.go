@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/keys"
 	"github.com/gatehouse-auth/gatehouse/internal/legacy"
+	"github.com/gatehouse-auth/gatehouse/internal/oidc"
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
@@ -40,6 +41,11 @@ type Config struct {
 	Legacy *legacy.Service
 	// Passkeys runs WebAuthn ceremonies (nil: the passkey routes answer 404).
 	Passkeys *passkeys.Service
+	// OIDC and OIDCCodes run the authorization code flow for registered clients (nil: the
+	// routes answer 404; docs/oidc.md). Pages renders its browser pages (default: plain ones).
+	OIDC      *oidc.Service
+	OIDCCodes *oidc.Codes
+	Pages     oidc.Pages
 	// UserAccessKeyScopes are the scopes users may give the access keys they create for
 	// themselves (/v1/access-keys); empty: users create none.
 	UserAccessKeyScopes []string
@@ -239,6 +245,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/revocations/stream", s.resourceServer(ScopeRevocations, s.revocationStream))
 
 	s.mfaRoutes()
+	s.oidcRoutes()
 }
 
 // notFound answers every request no route matches (registered as "/", the least specific

@@ -93,6 +93,10 @@ type Config struct {
 	WebAuthnRPID    string   `json:"webauthn_rp_id"`
 	WebAuthnOrigins []string `json:"webauthn_origins"`
 
+	// HandoffTargets are the exact URLs of /v1/handoff/complete on each host that may
+	// receive a cross-domain sign-in (docs/cross-domain.md); empty turns the handoff off.
+	HandoffTargets []string `json:"handoff_targets"`
+
 	// LegacyPasswordEndpoint is the URL of the old system's password check, for lazy password
 	// migration (docs/migration.md): HTTPS, or HTTP to a loopback address (tests).
 	// LegacyPasswordSecret signs the requests (at least 32 characters); only from the
@@ -259,6 +263,9 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	set(&cfg.WebAuthnRPID, "GATEHOUSE_WEBAUTHN_RP_ID", "")
 	if v := getenv("GATEHOUSE_WEBAUTHN_ORIGINS"); v != "" {
 		cfg.WebAuthnOrigins = strings.Split(v, ",")
+	}
+	if v := getenv("GATEHOUSE_HANDOFF_TARGETS"); v != "" {
+		cfg.HandoffTargets = strings.Split(v, ",")
 	}
 	if v := getenv("GATEHOUSE_USER_ACCESS_KEY_SCOPES"); v != "" {
 		cfg.UserAccessKeyScopes = strings.Split(v, ",")
@@ -451,6 +458,11 @@ func (c *Config) Validate() error {
 	}
 	if _, explicit, err := c.passkeys(); err != nil && explicit {
 		bad("%v", err)
+	}
+	for _, t := range c.HandoffTargets {
+		if err := accounts.ValidHandoffTarget(t); err != nil {
+			bad("handoff_targets: %v", err)
+		}
 	}
 	errs = append(errs, c.validateEmail()...)
 	c.trusted = nil

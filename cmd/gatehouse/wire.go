@@ -229,6 +229,12 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	// Handoff codes live in the database's one-time codes (consumed atomically, shared by
+	// every instance).
+	if err := acc.WithHandoff(cfg.HandoffTargets, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if cfg.BreachedPasswordsFile != "" {
 		pf, err := password.OpenPwnedFile(cfg.BreachedPasswordsFile)
 		if err != nil {

@@ -273,6 +273,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			db.Close()
 			return nil, err
 		}
+		acc.WithPasskeyFactor(pks) // a passkey is also a second factor after a password
 	} else if !explicit {
 		log.Warn("passkeys disabled: the issuer makes no valid WebAuthn relying party; set webauthn_rp_id and webauthn_origins", "err", err.Error())
 	}

@@ -235,6 +235,7 @@ func (s *Server) routes() {
 
 	s.mfaRoutes()
 	s.handoffRoutes()
+	s.passkeyMFARoutes()
 }
 
 // notFound answers every request no route matches (registered as "/", the least specific

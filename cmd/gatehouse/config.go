@@ -97,6 +97,10 @@ type Config struct {
 	// scripts with credentials (docs/browser-sdk.md); cross-origin protection trusts them.
 	CORSOrigins []string `json:"cors_origins"`
 
+	// HandoffTargets are the exact URLs of /v1/handoff/complete on each host that may
+	// receive a cross-domain sign-in (docs/cross-domain.md); empty turns the handoff off.
+	HandoffTargets []string `json:"handoff_targets"`
+
 	// LegacyPasswordEndpoint is the URL of the old system's password check, for lazy password
 	// migration (docs/migration.md): HTTPS, or HTTP to a loopback address (tests).
 	// LegacyPasswordSecret signs the requests (at least 32 characters); only from the
@@ -266,6 +270,9 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	}
 	if v := getenv("GATEHOUSE_CORS_ORIGINS"); v != "" {
 		cfg.CORSOrigins = strings.Split(v, ",")
+	}
+	if v := getenv("GATEHOUSE_HANDOFF_TARGETS"); v != "" {
+		cfg.HandoffTargets = strings.Split(v, ",")
 	}
 	if v := getenv("GATEHOUSE_USER_ACCESS_KEY_SCOPES"); v != "" {
 		cfg.UserAccessKeyScopes = strings.Split(v, ",")
@@ -461,6 +468,11 @@ func (c *Config) Validate() error {
 	}
 	if _, explicit, err := c.passkeys(); err != nil && explicit {
 		bad("%v", err)
+	}
+	for _, t := range c.HandoffTargets {
+		if err := accounts.ValidHandoffTarget(t); err != nil {
+			bad("handoff_targets: %v", err)
+		}
 	}
 	errs = append(errs, c.validateEmail()...)
 	c.trusted = nil

@@ -234,6 +234,12 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	// Handoff codes live in the database's one-time codes (consumed atomically, shared by
+	// every instance).
+	if err := acc.WithHandoff(cfg.HandoffTargets, db); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if cfg.BreachedPasswordsFile != "" {
 		pf, err := password.OpenPwnedFile(cfg.BreachedPasswordsFile)
 		if err != nil {
@@ -272,6 +278,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 			db.Close()
 			return nil, err
 		}
+		acc.WithPasskeyFactor(pks) // a passkey is also a second factor after a password
 	} else if !explicit {
 		log.Warn("passkeys disabled: the issuer makes no valid WebAuthn relying party; set webauthn_rp_id and webauthn_origins", "err", err.Error())
 	}

@@ -106,6 +106,8 @@ type Service struct {
 	refusals *ratelimit.Sampler
 
 	email *emailState // nil: the email flows are off (see WithEmail)
+
+	handoff *handoffConfig // nil: no cross-domain sign-in (see WithHandoff)
 }
 
 // WithPasswordPolicy makes new passwords pass p (an operator's breached-password file) on top

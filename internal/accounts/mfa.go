@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
+	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
@@ -78,6 +79,11 @@ type Proof struct {
 	Code         string // TOTP
 	RecoveryCode string
 	Credential   []byte // a WebAuthn assertion (JSON), for a passkey factor
+
+	// Set by the service, never from the request: what a passkey ceremony was bound to
+	// (passkey_mfa.go), and who presents the proof.
+	binding string
+	client  Client
 }
 
 func (p Proof) count() int {
@@ -131,6 +137,7 @@ type mfaState struct {
 	totp       *mfa.Service
 	challenges *mfa.Challenges
 	factors    []Factor
+	passkeys   *passkeys.Service // nil: passkeys are not a second factor (WithPasskeyFactor)
 	signals    mfa.LimitStore
 	deviceKey  []byte
 }
@@ -334,6 +341,7 @@ func (s *Service) LoginMFA(ctx context.Context, token string, p Proof, c Client)
 		return nil, fmt.Errorf("mfa_token state: %w", err)
 	}
 	c.RefreshCookie = st.RefreshCookie
+	p.binding, p.client = mfaPasskeyBinding(token), c
 	v, err := s.verify(ctx, ch.UserID, p)
 	if err != nil {
 		if isWrongFactor(err) {
@@ -565,6 +573,7 @@ func (s *Service) StepUp(ctx context.Context, sess *sessions.Session, p Proof, c
 	if p.count() != 1 {
 		return nil, ErrNoProof
 	}
+	p.binding, p.client = stepUpPasskeyBinding(sess.ID), c
 	v, err := s.verify(ctx, sess.UserID, p)
 	if err != nil {
 		return nil, s.factorFailed(ctx, sess.UserID, sess.ID, err, c)

@@ -129,6 +129,9 @@ func New(cfg Config) *Server {
 	s.reqIDs.prefix = secret.NewID()[:10] + "-"
 	s.routes()
 	cop := http.NewCrossOriginProtection()
+	// The handoff completion is posted from another host of the deployment (cross-site by
+	// design); its single-use, host-bound code protects it (internal/httpapi/handoff.go).
+	cop.AddInsecureBypassPattern(handoffCompletePattern)
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errorf(http.StatusForbidden, codeCrossOrigin, "cross-origin request refused"))
 	}))
@@ -246,6 +249,8 @@ func (s *Server) routes() {
 
 	s.mfaRoutes()
 	s.oidcRoutes()
+	s.handoffRoutes()
+	s.passkeyMFARoutes()
 }
 
 // notFound answers every request no route matches (registered as "/", the least specific

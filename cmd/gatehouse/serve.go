@@ -92,6 +92,7 @@ func serve(ctx context.Context, e runEnv) error {
 		UserAccessKeyScopes: cfg.UserAccessKeyScopes,
 		Legacy:              a.legacy,
 		UserImport:          a.importer,
+		Roles:               a.roles,
 		Passkeys:            a.passkeys,
 		Ready:               newReadiness(a.db.Ready, time.Second, time.Now).Ready,
 		AdminKeyHash:        hash,

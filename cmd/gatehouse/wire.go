@@ -28,6 +28,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/roles"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -63,6 +64,7 @@ type storage interface {
 	store.Settings
 	outbox.Store
 	accounts.TokenStore
+	roles.Store
 	Ping(ctx context.Context) error
 	// Ready reports whether the store accepts writes (GET /readyz).
 	Ready(ctx context.Context) error
@@ -121,6 +123,8 @@ type app struct {
 	passkeys *passkeys.Service
 	// importer runs bulk user imports (HTTP and `gatehouse import users`).
 	importer *userimport.Importer
+	// roles grants scopes to users (docs/roles.md).
+	roles *roles.Service
 	// mail queues and sends emails; nil without smtp_url (outside --insecure-dev).
 	mail *mail.Outbox
 	// webhooks delivers audit events to the configured endpoints; nil without any.
@@ -286,6 +290,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		accessKeys: ak,
 		passkeys:   pks,
 		importer:   userimport.New(db, hasher, sm, now),
+		roles:      roles.New(db, al, now),
 		mail:       mailer,
 		webhooks:   hooks,
 

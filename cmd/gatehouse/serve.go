@@ -64,6 +64,7 @@ func serve(ctx context.Context, e runEnv) error {
 			}),
 	)
 	reg.MustRegister(a.outboxOutcomes)
+	registerLatency(reg, a)
 	for _, limit := range ratelimit.Limits {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "gatehouse_ratelimit_refused_total", Help: "Sign-in and sign-up attempts refused by a rate limit (audited only when sampled).",

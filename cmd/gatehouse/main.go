@@ -4,6 +4,7 @@
 //	gatehouse serve     run the server
 //	gatehouse migrate   apply database migrations
 //	gatehouse user      create, list and disable users
+//	gatehouse role      create, list and delete roles (scopes granted to users)
 //	gatehouse keys      list signing keys, rotate them now
 //	gatehouse import    import users from another identity provider
 package main
@@ -45,6 +46,7 @@ commands:
   serve     run the server (see "gatehouse serve -h")
   migrate   apply pending database migrations
   user      manage users: create, list, disable
+  role      roles granting scopes: create, list, delete (and "user roles EMAIL ROLE...")
   keys      signing keys: list, rotate (emergency: old keys stop verifying at once)
   doctor    check the configuration, store, Redis, clocks and signing keys; print what is wrong
   import    import users in bulk: import users [--format gatehouse|auth0|firebase] FILE
@@ -67,6 +69,8 @@ func run(ctx context.Context, e runEnv) error {
 		return userCmd(ctx, e)
 	case "keys":
 		return keysCmd(ctx, e)
+	case "role":
+		return roleCmd(ctx, e)
 	case "doctor":
 		return doctor(ctx, e)
 	case "import":

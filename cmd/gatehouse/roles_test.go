@@ -146,3 +146,48 @@ func TestRolesGrantScopesEndToEnd(t *testing.T) {
 		t.Fatalf("role.created events: %v", ev)
 	}
 }
+
+// TestRoleCommands: the CLI creates, lists and deletes roles and assigns them, on the store
+// the server uses.
+func TestRoleCommands(t *testing.T) {
+	dir := t.TempDir()
+	var out strings.Builder
+	runCmd := func(args ...string) error {
+		out.Reset()
+		return run(context.Background(), runEnv{args: args, getenv: func(string) string { return "" },
+			stdin: strings.NewReader(""), stdout: &out, stderr: &out})
+	}
+	if err := runCmd("user", "create", "--email", "cli@example.com", "--data-dir", dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := runCmd("role", "create", "--data-dir", dir, "auditor", "logs:read", "logs:read"); err != nil || !strings.Contains(out.String(), "logs:read") {
+		t.Fatalf("role create: %v %s", err, out.String())
+	}
+	if err := runCmd("role", "create", "--data-dir", dir, "bad name"); err == nil {
+		t.Fatal("a bad role name was accepted")
+	}
+	if err := runCmd("role", "list", "--data-dir", dir); err != nil || !strings.Contains(out.String(), "auditor") {
+		t.Fatalf("role list: %v %s", err, out.String())
+	}
+	if err := runCmd("user", "roles", "--data-dir", dir, "cli@example.com", "ghost"); err == nil {
+		t.Fatal("an unknown role was assigned")
+	}
+	if err := runCmd("user", "roles", "--data-dir", dir, "CLI@example.com", "auditor"); err != nil || !strings.Contains(out.String(), "auditor") {
+		t.Fatalf("user roles: %v %s", err, out.String())
+	}
+	a, _, err := openFor(context.Background(), runEnv{getenv: func(string) string { return "" }, stderr: &out}, "check", []string{"--data-dir", dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := a.db.UserByEmail(context.Background(), "cli@example.com")
+	if got, err := a.roles.Grant(context.Background(), u.ID, "logs:read logs:write"); err != nil || got != "logs:read" {
+		t.Fatalf("grant after CLI assignment: %q %v", got, err)
+	}
+	a.Close()
+	if err := runCmd("role", "delete", "--data-dir", dir, "auditor"); err != nil {
+		t.Fatal(err)
+	}
+	if err := runCmd("role", "list", "--data-dir", dir); err != nil || strings.Contains(out.String(), "auditor") {
+		t.Fatalf("after delete: %v %s", err, out.String())
+	}
+}

@@ -49,6 +49,7 @@ const userUsage = `usage:
   gatehouse user list [--email-prefix P] [--limit N] [serve flags]
   gatehouse user disable [serve flags] EMAIL|ID
   gatehouse user enable [serve flags] EMAIL|ID
+  gatehouse user roles [serve flags] EMAIL|ID [ROLE...]
 
 On a terminal, "user create" without --password-stdin asks for the password (not echoed);
 an empty answer creates a password-less user.
@@ -111,6 +112,8 @@ func userCmd(ctx context.Context, e runEnv) error {
 			fmt.Fprintf(tw, "%s\t%s\t%t\t%t\t%s\n", u.ID, u.Email, u.EmailVerified, u.Disabled, u.CreatedAt.Format("2006-01-02 15:04"))
 		}
 		return tw.Flush()
+	case "roles":
+		return userRolesCmd(ctx, e, a, positional)
 	case "disable", "enable":
 		if len(positional) != 1 {
 			return fmt.Errorf("user %s: give one email or user id", sub)

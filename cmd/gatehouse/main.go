@@ -4,6 +4,7 @@
 //	gatehouse serve     run the server
 //	gatehouse migrate   apply database migrations
 //	gatehouse user      create, list and disable users
+//	gatehouse role      create, list and delete roles (scopes granted to users)
 //	gatehouse keys      list signing keys, rotate them now
 //	gatehouse import    import users from another identity provider
 package main
@@ -46,6 +47,7 @@ commands:
   migrate   apply pending database migrations
   user      manage users: create, list, disable
   client    OpenID Connect clients: create, list, delete (docs/oidc.md)
+  role      roles granting scopes: create, list, delete (and "user roles EMAIL ROLE...")
   keys      signing keys: list, rotate (emergency: old keys stop verifying at once)
   doctor    check the configuration, store, Redis, clocks and signing keys; print what is wrong
   import    import users in bulk: import users [--format gatehouse|auth0|firebase] FILE
@@ -70,6 +72,8 @@ func run(ctx context.Context, e runEnv) error {
 		return keysCmd(ctx, e)
 	case "client":
 		return clientCmd(ctx, e)
+	case "role":
+		return roleCmd(ctx, e)
 	case "doctor":
 		return doctor(ctx, e)
 	case "import":

@@ -64,6 +64,7 @@ func serve(ctx context.Context, e runEnv) error {
 			}),
 	)
 	reg.MustRegister(a.outboxOutcomes)
+	registerLatency(reg, a)
 	for _, limit := range ratelimit.Limits {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "gatehouse_ratelimit_refused_total", Help: "Sign-in and sign-up attempts refused by a rate limit (audited only when sampled).",
@@ -92,6 +93,7 @@ func serve(ctx context.Context, e runEnv) error {
 		UserAccessKeyScopes: cfg.UserAccessKeyScopes,
 		Legacy:              a.legacy,
 		UserImport:          a.importer,
+		Roles:               a.roles,
 		Passkeys:            a.passkeys,
 		OIDC:                a.oidc,
 		OIDCCodes:           a.oidcCodes,

@@ -29,6 +29,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/roles"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
@@ -65,6 +66,7 @@ type storage interface {
 	store.Settings
 	outbox.Store
 	accounts.TokenStore
+	roles.Store
 	Ping(ctx context.Context) error
 	// Ready reports whether the store accepts writes (GET /readyz).
 	Ready(ctx context.Context) error
@@ -126,6 +128,8 @@ type app struct {
 	oidcCodes *oidc.Codes
 	// importer runs bulk user imports (HTTP and `gatehouse import users`).
 	importer *userimport.Importer
+	// roles grants scopes to users (docs/roles.md).
+	roles *roles.Service
 	// mail queues and sends emails; nil without smtp_url (outside --insecure-dev).
 	mail *mail.Outbox
 	// webhooks delivers audit events to the configured endpoints; nil without any.
@@ -300,6 +304,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		oidc:       oidc.NewService(db, now),
 		oidcCodes:  oidc.NewCodes(db, now),
 		importer:   userimport.New(db, hasher, sm, now),
+		roles:      roles.New(db, al, now),
 		mail:       mailer,
 		webhooks:   hooks,
 

@@ -50,6 +50,9 @@ type Client struct {
 	RefreshCookie bool
 	// Device is the device cookie the client presented, if any (untrusted; see mfa.go).
 	Device string
+	// Scope (token delivery) is the space-separated scope the sign-in asks for; the
+	// session keeps it (sessions.Session.RequestedScope, docs/roles.md).
+	Scope string
 
 	purpose string // sessions.Session.Purpose of the session to start
 }
@@ -373,6 +376,9 @@ func (s *Service) startSession(ctx context.Context, u *users.User, amr []string,
 // startSessionAt is startSession with the session's auth_time (zero: now).
 func (s *Service) startSessionAt(ctx context.Context, u *users.User, amr []string, authTime time.Time, c Client) (*Result, error) {
 	meta := sessions.Meta{AMR: amr, AuthTime: authTime, IP: c.IP, UserAgent: c.UserAgent, ClientID: "gatehouse", Purpose: c.purpose}
+	if c.Delivery == DeliverTokens {
+		meta.Scope = c.Scope
+	}
 	var (
 		sess *sessions.Session
 		tok  sessions.Token

@@ -103,6 +103,10 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	rs, err := s.userRoles(r, u.ID)
+	if err != nil {
+		return err
+	}
 	if s.cfg.Accounts.TOTP() != nil {
 		st, err := s.cfg.Accounts.MFAStatus(r.Context(), u.ID)
 		if err != nil {
@@ -110,11 +114,15 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 		}
 		writeJSON(w, http.StatusOK, struct {
 			adminUserJSON
-			MFA adminUserMFA `json:"mfa"`
-		}{toAdminUserJSON(u), adminUserMFA{TOTP: st.TOTP, RecoveryCodes: st.RecoveryCodes}})
+			MFA   adminUserMFA `json:"mfa"`
+			Roles *[]string    `json:"roles,omitempty"`
+		}{toAdminUserJSON(u), adminUserMFA{TOTP: st.TOTP, RecoveryCodes: st.RecoveryCodes}, rs})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, toAdminUserJSON(u))
+	writeJSON(w, http.StatusOK, struct {
+		adminUserJSON
+		Roles *[]string `json:"roles,omitempty"`
+	}{toAdminUserJSON(u), rs})
 	return nil
 }
 

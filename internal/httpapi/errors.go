@@ -71,6 +71,8 @@ func toError(err error) *Error {
 		return e
 	case legacyError(err) != nil:
 		return legacyError(err)
+	case rolesError(err) != nil:
+		return rolesError(err)
 	case errors.As(err, &rl):
 		secs := max(1, int((rl.RetryAfter+999_999_999)/1_000_000_000))
 		return &Error{Status: http.StatusTooManyRequests, Code: codeRateLimited, Description: "too many attempts; try again later", RetryAfter: secs, Err: err}

@@ -20,10 +20,15 @@ type credentials struct {
 	// RefreshCookie (token delivery only) puts the refresh token in an HttpOnly cookie
 	// instead of the body: for browser apps, which keep the access token in memory.
 	RefreshCookie bool `json:"refresh_cookie"`
+	// Scope (token delivery only) asks for scopes the user's roles may grant (docs/roles.md).
+	Scope string `json:"scope"`
 }
 
 func (c *credentials) check() error {
 	if err := required("email", c.Email, "password", c.Password); err != nil {
+		return err
+	}
+	if err := checkAskedScope(c.Scope, c.Delivery); err != nil {
 		return err
 	}
 	if c.RefreshCookie && c.Delivery != "token" {
@@ -41,6 +46,7 @@ func (c *credentials) client(base accounts.Client) accounts.Client {
 	if c.Delivery == "token" {
 		base.Delivery = accounts.DeliverTokens
 		base.RefreshCookie = c.RefreshCookie
+		base.Scope = c.Scope
 	}
 	return base
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/oidc"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/roles"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/store/sqlite"
@@ -118,6 +119,7 @@ func newEnv(t testing.TB, opts ...option) *env {
 		Keys:         km,
 		AccessKeys:   ak,
 		UserImport:   userimport.New(db, e.hasher.h, sm, e.clock.Now),
+		Roles:        roles.New(db, al, e.clock.Now),
 		Ready:        db.Ping,
 		AdminKeyHash: secret.Hash(adminKey),
 		Logger:       log,

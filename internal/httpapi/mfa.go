@@ -182,6 +182,7 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) error {
 		proofIn
 		Delivery      string `json:"delivery"`
 		RefreshCookie bool   `json:"refresh_cookie"`
+		Scope         string `json:"scope"`
 	}
 	if err := decodeJSON(w, r, &in, false); err != nil {
 		return err
@@ -194,7 +195,7 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) error {
 	if err := s.allow(r, "login_mfa", loginMFALimit); err != nil {
 		return err
 	}
-	cred := credentials{Delivery: in.Delivery, RefreshCookie: in.RefreshCookie, Email: "-", Password: "-"}
+	cred := credentials{Delivery: in.Delivery, RefreshCookie: in.RefreshCookie, Scope: in.Scope, Email: "-", Password: "-"}
 	if err := cred.check(); err != nil {
 		return err
 	}

@@ -44,7 +44,11 @@ type tokenResponse struct {
 
 // issueTokens mints the access and ID tokens of a session.
 func (s *Server) issueTokens(r *http.Request, res *accounts.Result) (*tokenResponse, error) {
-	at, err := s.cfg.Tokens.IssueAccess(r.Context(), res.Session, "openid")
+	scope, err := s.accessScope(r, res.Session)
+	if err != nil {
+		return nil, err
+	}
+	at, err := s.cfg.Tokens.IssueAccess(r.Context(), res.Session, scope)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +58,7 @@ func (s *Server) issueTokens(r *http.Request, res *accounts.Result) (*tokenRespo
 	}
 	return &tokenResponse{
 		AccessToken: string(at.Token), TokenType: "Bearer", ExpiresIn: int(time.Until(at.ExpiresAt).Round(time.Second).Seconds()),
-		RefreshToken: string(res.Refresh), IDToken: id, Scope: "openid", SessionID: res.Session.ID,
+		RefreshToken: string(res.Refresh), IDToken: id, Scope: scope, SessionID: res.Session.ID,
 	}, nil
 }
 

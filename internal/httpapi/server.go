@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/oidc"
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/roles"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
@@ -49,6 +50,9 @@ type Config struct {
 	// UserAccessKeyScopes are the scopes users may give the access keys they create for
 	// themselves (/v1/access-keys); empty: users create none.
 	UserAccessKeyScopes []string
+	// Roles grants scopes to users (nil: the role routes answer 404 and sign-ins get no
+	// scopes beyond openid).
+	Roles *roles.Service
 	// UserImport runs bulk user imports (nil: POST /v1/admin/users/import answers 404).
 	UserImport *userimport.Importer
 	// DefaultLegacyIssuer, if set, names the issuer of Auth0 import lines when the request
@@ -214,6 +218,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/admin/users/{id}/logout", s.admin(s.adminLogoutUser))
 	s.handle("GET /v1/admin/users/{id}/sessions", s.admin(s.adminUserSessions))
 	s.handle("GET /v1/admin/events", s.admin(s.adminEvents))
+	s.routeRoles()
 	if s.cfg.AccessKeys != nil {
 		s.handle("POST /v1/admin/access-keys", s.admin(s.adminCreateAccessKey))
 		s.handle("GET /v1/admin/access-keys", s.admin(s.adminListAccessKeys))

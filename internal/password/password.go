@@ -149,6 +149,7 @@ type Hasher struct {
 	timeout     time.Duration
 	waiting     atomic.Int64 // for metrics; changed under mu
 	running     atomic.Int64 // for metrics; changed under mu
+	waitObs     atomic.Pointer[WaitObserver]
 	dummy       string
 
 	mu     sync.Mutex
@@ -297,11 +298,19 @@ func (h *Hasher) acquire(ctx context.Context, a Admission) error {
 	if ctx.Err() != nil {
 		return busyBecause(ctx)
 	}
+	var start time.Time
+	obs := h.waitObs.Load()
+	if obs != nil {
+		start = time.Now()
+	}
 	h.mu.Lock()
 	if h.held < h.concurrency && len(h.prio) == 0 && h.normal == 0 {
 		h.held++
 		h.running.Add(1)
 		h.mu.Unlock()
+		if obs != nil {
+			(*obs)(a.lane(), time.Since(start))
+		}
 		return nil
 	}
 	w := &waiter{ready: make(chan struct{})}
@@ -335,6 +344,9 @@ func (h *Hasher) acquire(ctx context.Context, a Admission) error {
 	defer t.Stop()
 	select {
 	case <-w.ready:
+		if obs != nil && w.err == nil {
+			(*obs)(a.lane(), time.Since(start))
+		}
 		return w.err
 	case <-t.C:
 		return h.abandon(w, errTimedOut)

@@ -37,6 +37,10 @@ type Session struct {
 	// Purpose is empty for a full session. PurposeMFAEnrolment marks a session that the
 	// "required" MFA policy gave a user without a second factor: only enrolment accepts it.
 	Purpose string
+	// RequestedScope is the space-separated scope a first-party token sign-in asked for
+	// (empty: none). Each access token of the session carries the part of it that the
+	// user's roles grant when the token is issued (internal/roles, docs/roles.md).
+	RequestedScope string
 
 	// Refresh is the rotation state of the session's refresh token; zero for cookie-only
 	// sessions.
@@ -201,6 +205,7 @@ type Meta struct {
 	UserAgent string
 	ClientID  string
 	Purpose   string // see Session.Purpose
+	Scope     string // see Session.RequestedScope
 
 	withRefresh bool
 }
@@ -231,6 +236,7 @@ func (m *Manager) Create(ctx context.Context, userID string, meta Meta) (*Sessio
 		ClientID:   meta.ClientID,
 		Purpose:    meta.Purpose,
 	}
+	s.RequestedScope = meta.Scope
 	if meta.withRefresh {
 		s.Refresh = m.newRefreshState(now)
 	}

@@ -27,7 +27,8 @@ var migrationFS embed.FS
 
 // DB is a pool of connections to one PostgreSQL database.
 type DB struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	tracer *tracer
 }
 
 // Open connects to url (postgres://…). It does not migrate: call Migrate (gatehouse migrate,
@@ -40,11 +41,13 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
+	tr := &tracer{}
+	cfg.ConnConfig.Tracer = tr
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, unavailable(err)
 	}
-	return &DB{pool: pool}, nil
+	return &DB{pool: pool, tracer: tr}, nil
 }
 
 // Close closes the pool.

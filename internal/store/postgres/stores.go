@@ -194,13 +194,13 @@ func (db *DB) ListUsers(ctx context.Context, f users.ListFilter) ([]*users.User,
 
 // ---- sessions
 
-const sessionColumns = "id, user_id, secret_hash, created_at, last_seen_at, expires_at, auth_time, amr, ip, user_agent, client_id, refresh_gen, refresh_rotated_at, refresh_salt, purpose"
+const sessionColumns = "id, user_id, secret_hash, created_at, last_seen_at, expires_at, auth_time, amr, ip, user_agent, client_id, refresh_gen, refresh_rotated_at, refresh_salt, purpose, requested_scope"
 
 func scanSession(row pgx.Row) (*sessions.Session, error) {
 	var s sessions.Session
 	var rotated *time.Time
 	if err := row.Scan(&s.ID, &s.UserID, &s.SecretHash, &s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.AuthTime, &s.AMR,
-		&s.IP, &s.UserAgent, &s.ClientID, &s.Refresh.Gen, &rotated, &s.Refresh.Salt, &s.Purpose); err != nil {
+		&s.IP, &s.UserAgent, &s.ClientID, &s.Refresh.Gen, &rotated, &s.Refresh.Salt, &s.Purpose, &s.RequestedScope); err != nil {
 		return nil, err
 	}
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.AuthTime = s.CreatedAt.UTC(), s.LastSeenAt.UTC(), s.ExpiresAt.UTC(), s.AuthTime.UTC()
@@ -221,9 +221,9 @@ func (db *DB) CreateSession(ctx context.Context, s *sessions.Session) error {
 	if salt == nil {
 		salt = []byte{}
 	}
-	_, err := db.pool.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+	_, err := db.pool.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
 		s.ID, s.UserID, s.SecretHash, s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.AuthTime, amr, s.IP, s.UserAgent, s.ClientID,
-		s.Refresh.Gen, nullTime(s.Refresh.RotatedAt), salt, s.Purpose)
+		s.Refresh.Gen, nullTime(s.Refresh.RotatedAt), salt, s.Purpose, s.RequestedScope)
 	return unavailable(err)
 }
 

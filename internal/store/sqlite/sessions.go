@@ -12,14 +12,14 @@ import (
 
 var _ sessions.Store = (*DB)(nil)
 
-const sessionColumns = "id, user_id, secret_hash, created_at, last_seen_at, expires_at, auth_time, amr, ip, user_agent, client_id, refresh_gen, refresh_rotated_at, refresh_salt, purpose"
+const sessionColumns = "id, user_id, secret_hash, created_at, last_seen_at, expires_at, auth_time, amr, ip, user_agent, client_id, refresh_gen, refresh_rotated_at, refresh_salt, purpose, requested_scope"
 
 func scanSession(row interface{ Scan(...any) error }) (*sessions.Session, error) {
 	var s sessions.Session
 	var created, seen, expires, auth, rotated int64
 	var amr string
 	if err := row.Scan(&s.ID, &s.UserID, &s.SecretHash, &created, &seen, &expires, &auth, &amr, &s.IP, &s.UserAgent, &s.ClientID,
-		&s.Refresh.Gen, &rotated, &s.Refresh.Salt, &s.Purpose); err != nil {
+		&s.Refresh.Gen, &rotated, &s.Refresh.Salt, &s.Purpose, &s.RequestedScope); err != nil {
 		return nil, err
 	}
 	s.Refresh.RotatedAt = fromDB(rotated)
@@ -36,9 +36,9 @@ func (db *DB) CreateSession(ctx context.Context, s *sessions.Session) error {
 	if salt == nil {
 		salt = []byte{}
 	}
-	_, err := db.exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := db.exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		s.ID, s.UserID, s.SecretHash, toDB(s.CreatedAt), toDB(s.LastSeenAt), toDB(s.ExpiresAt), toDB(s.AuthTime),
-		strings.Join(s.AMR, ","), s.IP, s.UserAgent, s.ClientID, s.Refresh.Gen, toDB(s.Refresh.RotatedAt), salt, s.Purpose)
+		strings.Join(s.AMR, ","), s.IP, s.UserAgent, s.ClientID, s.Refresh.Gen, toDB(s.Refresh.RotatedAt), salt, s.Purpose, s.RequestedScope)
 	return unavailable(err)
 }
 

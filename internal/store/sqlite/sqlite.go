@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -34,6 +35,8 @@ type DB struct {
 	stmts sync.Map // stmtKey -> *sql.Stmt: SQL is parsed once, not on every call
 	path  string
 	wal   walState
+
+	observe atomic.Pointer[store.Observer] // see ObserveOps
 }
 
 type stmtKey struct {
@@ -117,6 +120,9 @@ func (r row) Scan(dest ...any) error {
 }
 
 func (db *DB) query(ctx context.Context, write bool, query string, args ...any) (*sql.Rows, error) {
+	if o := db.observe.Load(); o != nil {
+		defer observe(*o, query, time.Now())
+	}
 	if s := db.stmt(ctx, write, query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
@@ -125,6 +131,9 @@ func (db *DB) query(ctx context.Context, write bool, query string, args ...any) 
 
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	defer db.wrote(ctx)
+	if o := db.observe.Load(); o != nil {
+		defer observe(*o, query, time.Now())
+	}
 	if s := db.stmt(ctx, true, query); s != nil {
 		return s.ExecContext(ctx, args...)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 	"github.com/gatehouse-auth/gatehouse/internal/userimport"
+	"github.com/gatehouse-auth/gatehouse/internal/web"
 )
 
 // Config is what the server needs; cmd/gatehouse builds it.
@@ -70,6 +71,9 @@ type Config struct {
 	StreamHeartbeat time.Duration
 	Metrics         *Metrics
 	Logger          *slog.Logger
+	// Web, when set, serves the hosted pages under /ui/ (docs/hosted-pages.md); the server
+	// fills in its closures (session cookies) and, if unset, Accounts and Passkeys.
+	Web *web.Config
 }
 
 // Server is the HTTP API.
@@ -88,6 +92,8 @@ type Server struct {
 	patterns []string
 	// legacyExchanges counts token exchanges by outcome (nil without Config.Legacy).
 	legacyExchanges *prometheus.CounterVec
+	// web is the hosted pages (nil without Config.Web).
+	web *web.Handler
 }
 
 // SessionCookie is the name of the session cookie (docs/architecture.md).
@@ -120,9 +126,7 @@ func New(cfg Config) *Server {
 	s.reqIDs.prefix = secret.NewID()[:10] + "-"
 	s.routes()
 	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errorf(http.StatusForbidden, codeCrossOrigin, "cross-origin request refused"))
-	}))
+	cop.SetDenyHandler(http.HandlerFunc(s.denyCrossOrigin))
 	s.handler = s.outer(cop.Handler(s.mux))
 	return s
 }
@@ -231,6 +235,7 @@ func (s *Server) routes() {
 	s.handle("GET /v1/revocations/stream", s.resourceServer(ScopeRevocations, s.revocationStream))
 
 	s.mfaRoutes()
+	s.webRoutes()
 }
 
 // notFound answers every request no route matches (registered as "/", the least specific

@@ -282,7 +282,14 @@ func (h *Handler) mfa(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := accounts.Proof{Code: strings.TrimSpace(r.PostForm.Get("code")), RecoveryCode: strings.TrimSpace(r.PostForm.Get("recovery_code"))}
-	f.Recovery = p.RecoveryCode != "" && p.Code == "" || r.PostForm.Get("method") == "recovery"
+	// The button pressed decides which field counts: the recovery-code button posts
+	// method=recovery; the main button uses the app code when one was typed.
+	if r.PostForm.Get("method") == "recovery" {
+		p.Code = ""
+	} else if p.Code != "" {
+		p.RecoveryCode = ""
+	}
+	f.Recovery = p.RecoveryCode != ""
 	if h.cfg.LimitSecondStep != nil {
 		if err := h.cfg.LimitSecondStep(r); err != nil {
 			h.Page(w, r, h.formError(w, r, f, err), "mfa", f)

@@ -193,3 +193,17 @@ func TestHumanWait(t *testing.T) {
 		}
 	}
 }
+
+func TestLinksKeepReturnTo(t *testing.T) {
+	h := newTestHandler(t, Config{ReturnToOrigins: []string{"https://app.example.com"}, Accounts: nil})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/ui/login?prompt=login&return_to=https://app.example.com/cb%3Fa%3D1%26b%3D2", nil))
+	body := w.Body.String()
+	if !strings.Contains(body, `href="/ui/signup?return_to=https%3a%2f%2fapp.example.com%2fcb%3fa%3d1%26b%3d2"`) &&
+		!strings.Contains(body, `href="/ui/signup?return_to=https%3A%2F%2Fapp.example.com%2Fcb%3Fa%3D1%26b%3D2"`) {
+		t.Fatalf("sign-up link: %s", body)
+	}
+	if !strings.Contains(body, `name="return_to" value="https://app.example.com/cb?a=1&amp;b=2"`) {
+		t.Fatalf("hidden return_to: %s", body)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/mail"
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
+	"github.com/gatehouse-auth/gatehouse/internal/web"
 	"github.com/gatehouse-auth/gatehouse/internal/webhooks"
 )
 
@@ -122,6 +123,14 @@ type Config struct {
 	// BrandName and BrandLogoURL present the deployment in its emails.
 	BrandName    string `json:"brand_name"`
 	BrandLogoURL string `json:"brand_logo_url"`
+	// ReturnToOrigins are the origins ("https://app.example.com") besides the issuer's that
+	// the hosted pages may send a browser back to after signing in (docs/hosted-pages.md).
+	ReturnToOrigins []string `json:"return_to_origins"`
+	// UIName and UILogoURL present the deployment on the hosted pages (default: brand_name
+	// and brand_logo_url); UITheme overrides the pages' CSS variables (file only).
+	UIName    string            `json:"ui_name"`
+	UILogoURL string            `json:"ui_logo_url"`
+	UITheme   map[string]string `json:"ui_theme"`
 	// Webhooks receive the audit events they subscribe to (config file only: secrets).
 	Webhooks []webhooks.Endpoint `json:"webhooks"`
 
@@ -224,6 +233,11 @@ func loadConfig(name string, args []string, getenv func(string) string, extra ..
 	set(&cfg.EmailTemplatesDir, "GATEHOUSE_EMAIL_TEMPLATES_DIR", "")
 	set(&cfg.BrandName, "GATEHOUSE_BRAND_NAME", "")
 	set(&cfg.BrandLogoURL, "GATEHOUSE_BRAND_LOGO_URL", "")
+	set(&cfg.UIName, "GATEHOUSE_UI_NAME", "")
+	set(&cfg.UILogoURL, "GATEHOUSE_UI_LOGO_URL", "")
+	if v := getenv("GATEHOUSE_RETURN_TO_ORIGINS"); v != "" {
+		cfg.ReturnToOrigins = strings.Split(v, ",")
+	}
 	for env, dst := range map[string]*bool{"GATEHOUSE_REQUIRE_VERIFIED_EMAIL": &cfg.RequireVerifiedEmail, "GATEHOUSE_EMAIL_LOGIN": &cfg.EmailLogin} {
 		switch v := strings.ToLower(getenv(env)); v {
 		case "":
@@ -527,6 +541,19 @@ func (c *Config) validateEmail() []error {
 		if u, err := url.Parse(c.BrandLogoURL); err != nil || u.Scheme != "https" || u.Host == "" {
 			bad("brand_logo_url must be an https URL")
 		}
+	}
+	for _, o := range c.ReturnToOrigins {
+		if u, err := url.Parse(strings.TrimSpace(o)); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			bad("return_to_origins %q: want an origin such as https://app.example.com", o)
+		}
+	}
+	if c.UILogoURL != "" {
+		if u, err := url.Parse(c.UILogoURL); err != nil || !(u.Scheme == "https" && u.Host != "" || u.Scheme == "" && u.Host == "" && strings.HasPrefix(c.UILogoURL, "/") && !strings.HasPrefix(c.UILogoURL, "//")) {
+			bad("ui_logo_url must be an https URL or a path on this server")
+		}
+	}
+	if err := web.CheckTheme(c.UITheme); err != nil {
+		bad("ui_theme: %v", err)
 	}
 	if c.EmailTemplatesDir != "" {
 		if st, err := os.Stat(c.EmailTemplatesDir); err != nil || !st.IsDir() {

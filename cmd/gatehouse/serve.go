@@ -106,6 +106,7 @@ func serve(ctx context.Context, e runEnv) error {
 		Metrics:             metrics,
 		MetricsElsewhere:    cfg.MetricsAddr != "",
 		Logger:              log,
+		Web:                 cfg.webConfig(),
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -39,6 +39,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 	"github.com/gatehouse-auth/gatehouse/internal/userimport"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
+	"github.com/gatehouse-auth/gatehouse/internal/web"
 	"github.com/gatehouse-auth/gatehouse/internal/webhooks"
 	"github.com/gatehouse-auth/gatehouse/jws"
 )
@@ -415,4 +416,20 @@ func isTerminal(f *os.File) bool {
 func banner(w io.Writer, key string) {
 	line := strings.Repeat("=", 78)
 	fmt.Fprintf(w, "%s\nManagement key (shown once; store it now, only its hash is kept):\n\n    %s\n\nUse it as: Authorization: Bearer <key>  on /v1/admin/*\n%s\n", line, key, line)
+}
+
+// webConfig is the hosted pages' part of the configuration (docs/hosted-pages.md); the API
+// server fills in the services and the cookie logic.
+func (c *Config) webConfig() *web.Config {
+	wc := &web.Config{Issuer: c.Issuer, Name: c.UIName, LogoURL: c.UILogoURL, Theme: c.UITheme}
+	if wc.Name == "" {
+		wc.Name = c.BrandName
+	}
+	if wc.LogoURL == "" {
+		wc.LogoURL = c.BrandLogoURL
+	}
+	for _, o := range c.ReturnToOrigins {
+		wc.ReturnToOrigins = append(wc.ReturnToOrigins, strings.TrimSpace(o))
+	}
+	return wc
 }

@@ -132,6 +132,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.cfg.Accounts.Login(r.Context(), in.Email, in.Password, in.client(s.client(r)))
+	s.countLogin(err)
+	if s.answerSignIn(w, &in, err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.endPreviousSession(r)
+	return s.deliver(w, r, &in, res, http.StatusOK)
+}
+
+// countLogin counts a password sign-in's outcome (gatehouse_logins_total).
+func (s *Server) countLogin(err error) {
 	var rl *accounts.RateLimitedError
 	switch {
 	case err == nil:
@@ -145,14 +158,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	default:
 		s.cfg.Metrics.login(loginError)
 	}
-	if s.answerSignIn(w, &in, err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	s.endPreviousSession(r)
-	return s.deliver(w, r, &in, res, http.StatusOK)
 }
 
 // endPreviousSession ends the session that the browser signing in already had (its session

@@ -78,7 +78,7 @@ func missing(want, have []string) []string {
 // TestOpenAPIMatchesRoutes: every route the server registers is described in
 // api/openapi.yaml, and every described operation is a registered route.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	e := newEnv(t) // AccessKeys is set: every optional route is registered
+	e := newEnv(t, withPages) // AccessKeys is set: every optional route is registered
 	srv := e.srv.Config.Handler.(*httpapi.Server)
 	var routes []string
 	for _, p := range srv.Patterns() {

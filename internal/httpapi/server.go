@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/tokens"
 	"github.com/gatehouse-auth/gatehouse/internal/userimport"
+	"github.com/gatehouse-auth/gatehouse/internal/web"
 )
 
 // Config is what the server needs; cmd/gatehouse builds it.
@@ -83,6 +84,9 @@ type Config struct {
 	StreamHeartbeat time.Duration
 	Metrics         *Metrics
 	Logger          *slog.Logger
+	// Web, when set, serves the hosted pages under /ui/ (docs/hosted-pages.md); the server
+	// fills in its closures (session cookies) and, if unset, Accounts and Passkeys.
+	Web *web.Config
 }
 
 // Server is the HTTP API.
@@ -101,6 +105,8 @@ type Server struct {
 	patterns []string
 	// legacyExchanges counts token exchanges by outcome (nil without Config.Legacy).
 	legacyExchanges *prometheus.CounterVec
+	// web is the hosted pages (nil without Config.Web).
+	web *web.Handler
 }
 
 // SessionCookie is the name of the session cookie (docs/architecture.md).
@@ -136,9 +142,7 @@ func New(cfg Config) *Server {
 	// The handoff completion is posted from another host of the deployment (cross-site by
 	// design); its single-use, host-bound code protects it (internal/httpapi/handoff.go).
 	cop.AddInsecureBypassPattern(handoffCompletePattern)
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, errorf(http.StatusForbidden, codeCrossOrigin, "cross-origin request refused"))
-	}))
+	cop.SetDenyHandler(http.HandlerFunc(s.denyCrossOrigin))
 	cors, err := newCORSPolicy(cfg.CORSOrigins, cop)
 	if err != nil {
 		s.log.Error("some cors_origins are ignored", "err", err.Error())
@@ -256,6 +260,7 @@ func (s *Server) routes() {
 	s.oidcRoutes()
 	s.handoffRoutes()
 	s.passkeyMFARoutes()
+	s.webRoutes()
 }
 
 // notFound answers every request no route matches (registered as "/", the least specific

@@ -275,6 +275,11 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if cfg.LegacyPasswordEndpoint != "" {
 		acc.WithLegacyPasswords(userimport.NewPasswordEndpoint(cfg.LegacyPasswordEndpoint, []byte(cfg.LegacyPasswordSecret), nil, now))
 	}
+	seeds, err := mfa.NewSeedSealer(kek, now) // imported TOTP seeds (totp_secret)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		retention:  retention,
@@ -285,7 +290,7 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		buckets:    buckets,
 		accessKeys: ak,
 		passkeys:   pks,
-		importer:   userimport.New(db, hasher, sm, now),
+		importer:   userimport.New(db, hasher, sm, now).WithTOTP(seeds),
 		mail:       mailer,
 		webhooks:   hooks,
 

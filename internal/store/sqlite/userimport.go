@@ -134,10 +134,12 @@ func (st *importStmts) query(ctx context.Context, tx *sql.Tx, prep **sql.Stmt, f
 	return (*prep).QueryContext(ctx, args...)
 }
 
-// importChunk is how many users one multi-row INSERT writes: one statement instead of
-// five hundred is most of the import's speed on SQLite (10 parameters a row, far below SQLite's
-// limit of 32,766).
-const importChunk = 500
+// importChunk is how many users one multi-row INSERT writes: one statement instead of a
+// hundred is most of the import's speed on SQLite (10 parameters a row, far below SQLite's
+// limit of 32,766). Larger chunks were no faster on 20,000 users and far slower on 400,000
+// (a statement journal of five hundred scattered index pages: 84 s of CPU instead of 31 s,
+// docs/performance.md).
+const importChunk = 100
 
 // bulk inserts the new users of chunk, and their identities, with one statement each, and
 // returns the rows it did not settle, in order, for one: those whose email (or look-alike)

@@ -216,8 +216,8 @@ func every(ctx context.Context, d time.Duration, fn func()) {
 	}
 }
 
-// sweep deletes expired sessions and revocation entries, and audit events past their
-// retention. Expiry itself is enforced on every check; this only keeps the tables small.
+// sweep deletes expired sessions, revocation entries and legacy-token replay marks, and
+// audit events past their retention. Expiry itself is enforced on every check; this only keeps the tables small.
 func sweep(ctx context.Context, a *app) {
 	if a.retention != nil {
 		start := time.Now()
@@ -234,6 +234,9 @@ func sweep(ctx context.Context, a *app) {
 	}
 	if _, err := a.db.DeleteExpiredChallenges(ctx, time.Now()); err != nil {
 		a.log.Warn("mfa_token sweep failed", "err", err)
+	}
+	if _, err := a.legacy.SweepMarks(ctx); err != nil {
+		a.log.Warn("legacy token replay-mark sweep failed", "err", err)
 	}
 	if n, err := a.sessions.Sweep(ctx); err != nil {
 		a.log.Warn("session sweep failed", "err", err)

@@ -292,6 +292,11 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if cfg.LegacyPasswordEndpoint != "" {
 		acc.WithLegacyPasswords(userimport.NewPasswordEndpoint(cfg.LegacyPasswordEndpoint, []byte(cfg.LegacyPasswordSecret), nil, now))
 	}
+	seeds, err := mfa.NewSeedSealer(kek, now) // imported TOTP seeds (totp_secret)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		retention:  retention,
@@ -304,8 +309,8 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		passkeys:   pks,
 		oidc:       oidc.NewService(db, now),
 		oidcCodes:  oidc.NewCodes(db, now),
-		importer:   userimport.New(db, hasher, sm, now),
 		roles:      roles.New(db, al, now),
+		importer:   userimport.New(db, hasher, sm, now).WithTOTP(seeds),
 		mail:       mailer,
 		webhooks:   hooks,
 

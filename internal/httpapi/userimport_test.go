@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-auth/gatehouse/internal/userimport"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
 
@@ -131,26 +132,27 @@ func TestImportStreams(t *testing.T) {
 			fmt.Fprintf(pw, `{"email":"user%d@example.com","password_hash":%q,"metadata":{"n":%d}}`+"\n", i, importBcrypt, i)
 		}
 	}
-	go write(0, 1000) // one full batch: its results are flushed at once
+	const batch = userimport.DefaultBatchSize
+	go write(0, batch) // one full batch: its results are flushed at once
 	res, err := e.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	sc := bufio.NewScanner(res.Body)
-	for i := range 1000 {
+	for i := range batch {
 		if !sc.Scan() {
 			t.Fatalf("answer ended after %d lines: %v", i, sc.Err())
 		}
 	}
-	go func() { write(1000, 1500); pw.Close() }()
-	n := 1000
+	go func() { write(batch, batch+500); pw.Close() }()
+	n := batch
 	var last string
 	for sc.Scan() {
 		n++
 		last = sc.Text()
 	}
-	if n != 1501 || !strings.Contains(last, `"created":1500`) {
+	if n != batch+501 || !strings.Contains(last, fmt.Sprintf(`"created":%d`, batch+500)) {
 		t.Fatalf("%d lines, last %q", n, last)
 	}
 }

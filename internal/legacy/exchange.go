@@ -455,3 +455,26 @@ func jwsReason(err error) string {
 	}
 	return "invalid"
 }
+
+// sweepBatch is how many replay marks one delete statement removes at most, so that no
+// statement holds SQLite's one write lock for long.
+const sweepBatch = 1000
+
+// SweepMarks deletes the replay marks of exchanged tokens that have expired (each mark is kept
+// until its token would have expired, leeway included; after that the token is refused as
+// expired before its mark is looked at), a batch per statement until a batch comes back short
+// or ctx ends, and returns how many it deleted. Run it periodically: the marks otherwise grow
+// with every exchange for ever.
+func (s *Service) SweepMarks(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := s.store.DeleteExpiredLegacyMarks(ctx, s.now(), sweepBatch)
+		total += n
+		if err != nil || n < sweepBatch {
+			return total, err
+		}
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+	}
+}

@@ -245,6 +245,9 @@ type Store interface {
 	// not expired at now exists, atomically: of concurrent marks of one key exactly one is
 	// first.
 	MarkLegacyToken(ctx context.Context, key string, expires, now time.Time) (bool, error)
+	// DeleteExpiredLegacyMarks deletes at most limit marks that expired at now (expires <=
+	// now: such a key is free again anyway) and returns how many it deleted.
+	DeleteExpiredLegacyMarks(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // Identities links a legacy issuer's subjects to users: the user_identities table that the bulk

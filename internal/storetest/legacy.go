@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -29,6 +30,7 @@ func RunLegacy(t *testing.T, newStore func(t *testing.T) LegacyStore) {
 	t.Run("LegacyIssuers", func(t *testing.T) { testLegacyIssuers(t, newStore(t)) })
 	t.Run("LegacyTokenMarks", func(t *testing.T) { testLegacyMarks(t, newStore(t)) })
 	t.Run("LegacyTokenMarkRace", func(t *testing.T) { testLegacyMarkRace(t, newStore(t)) })
+	t.Run("LegacyTokenMarkSweep", func(t *testing.T) { testLegacyMarkSweep(t, newStore(t)) })
 }
 
 func testLegacyIssuers(t *testing.T, s LegacyStore) {
@@ -116,6 +118,33 @@ func testLegacyMarks(t *testing.T, s LegacyStore) {
 		if err != nil || got != c.want {
 			t.Fatalf("step %d: MarkLegacyToken(%s) = %v, %v; want %v", i, c.key, got, err, c.want)
 		}
+	}
+}
+
+// testLegacyMarkSweep: expired marks are deleted, a batch at a time, and live ones stay (and
+// still refuse their token).
+func testLegacyMarkSweep(t *testing.T, s LegacyStore) {
+	ctx := context.Background()
+	for i := range 5 {
+		if ok, err := s.MarkLegacyToken(ctx, fmt.Sprintf("old%d", i), base.Add(time.Duration(i)*time.Minute), base); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+	}
+	if ok, err := s.MarkLegacyToken(ctx, "live", base.Add(time.Hour), base); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	now := base.Add(10 * time.Minute)
+	if n, err := s.DeleteExpiredLegacyMarks(ctx, now, 3); n != 3 || err != nil {
+		t.Fatalf("first batch: %d %v; want 3", n, err)
+	}
+	if n, err := s.DeleteExpiredLegacyMarks(ctx, now, 3); n != 2 || err != nil {
+		t.Fatalf("second batch: %d %v; want the 2 left", n, err)
+	}
+	if n, err := s.DeleteExpiredLegacyMarks(ctx, now, 3); n != 0 || err != nil {
+		t.Fatalf("third batch: %d %v; want none", n, err)
+	}
+	if ok, err := s.MarkLegacyToken(ctx, "live", base.Add(time.Hour), now); ok || err != nil {
+		t.Fatalf("the live mark was swept: %v %v", ok, err)
 	}
 }
 

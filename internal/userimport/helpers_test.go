@@ -1,6 +1,7 @@
 package userimport_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/password"
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/store/postgres"
@@ -26,7 +28,11 @@ type store interface {
 	users.Store
 	users.IdentityStore
 	userimport.Store
+	mfa.Store
 }
+
+// testKEK seals the TOTP seeds of imports in tests.
+var testKEK = bytes.Repeat([]byte{7}, 32)
 
 type backend struct {
 	name string
@@ -105,7 +111,11 @@ func (f *fakeRevoker) RevokeUser(ctx context.Context, userID, except string) ([]
 
 func newImporter(s store) (*userimport.Importer, *fakeRevoker) {
 	rv := &fakeRevoker{}
-	return userimport.New(s, password.NewUnsafeFastHasherForTests(), rv, now), rv
+	sealer, err := mfa.NewSeedSealer(testKEK, now)
+	if err != nil {
+		panic(err)
+	}
+	return userimport.New(s, password.NewUnsafeFastHasherForTests(), rv, now).WithTOTP(sealer), rv
 }
 
 // run imports input and returns every result (Raw copied) and the summary.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gatehouse-auth/gatehouse/internal/password"
@@ -83,6 +84,10 @@ type input struct {
 	disabled      *bool
 	createdAt     time.Time
 	identities    []users.Identity
+	name          *string
+	metadata      string // compact JSON object; "" when not given
+	setMetadata   bool
+	totpSecret    string
 	ignored       []string
 }
 
@@ -97,7 +102,7 @@ func (im *Importer) row(ctx context.Context, in *input, o *Options) (*Row, error
 		return nil, fmt.Errorf("email: %w", err)
 	}
 	now := im.now().UTC()
-	r := &Row{User: users.User{ID: secret.NewID(), Email: email, CreatedAt: now, UpdatedAt: now}, Identities: in.identities}
+	r := &Row{User: users.User{ID: newImportID(now), Email: email, CreatedAt: now, UpdatedAt: now}, Identities: in.identities}
 	if !in.createdAt.IsZero() {
 		r.User.CreatedAt = in.createdAt.UTC().Truncate(time.Microsecond)
 	}
@@ -106,6 +111,20 @@ func (im *Importer) row(ctx context.Context, in *input, o *Options) (*Row, error
 	}
 	if in.disabled != nil {
 		r.User.Disabled, r.SetDisabled = *in.disabled, true
+	}
+	if in.name != nil {
+		r.User.Name, r.SetName = *in.name, true
+	}
+	if in.setMetadata {
+		r.User.Metadata, r.SetMetadata = in.metadata, true
+	}
+	if in.totpSecret != "" {
+		if im.totp == nil {
+			return nil, errors.New(`"totp_secret" cannot be imported: second factors are not configured`)
+		}
+		if r.TOTP, err = im.totp.Factor(in.totpSecret); err != nil {
+			return nil, fmt.Errorf("totp_secret: %w", err)
+		}
 	}
 	switch {
 	case in.passwordHash != "":
@@ -141,6 +160,27 @@ func (im *Importer) row(ctx context.Context, in *input, o *Options) (*Row, error
 		seen[k] = true
 	}
 	return r, nil
+}
+
+// idAlphabet is base32 in ASCII order, so that ids sort as their values: the characters are
+// those of secret.NewID, so secret.ValidID accepts the ids.
+const idAlphabet = "234567abcdefghijklmnopqrstuvwxyz"
+
+// newImportID returns the id of an imported user: 26 base32 characters like secret.NewID,
+// of which the first 10 are the milliseconds since 1970 (48 bits, sorting as time) and the
+// other 16 are 80 random bits. New users of an import then land at the end of the users
+// table's primary-key index instead of all over it (docs/performance.md). User ids are
+// identifiers, never secrets (docs/security.md); 80 random bits still make them unguessable
+// and they tell the time of the import, not how many users exist.
+func newImportID(now time.Time) string {
+	var b [secret.IDLen]byte
+	ms := uint64(now.UnixMilli()) & (1<<50 - 1)
+	for i := 9; i >= 0; i-- {
+		b[i] = idAlphabet[ms&31]
+		ms >>= 5
+	}
+	copy(b[10:], secret.NewID()[10:]) // 16 characters of crypto/rand, 5 bits each
+	return string(b[:])
 }
 
 // checkText refuses an empty, over-long or non-text value.
@@ -231,27 +271,65 @@ func parseGatehouse(line []byte) (*input, error) {
 		}
 		in.createdAt = t
 	}
-	// Users have no name, metadata or second factor in the store yet: the fields are checked
-	// and reported as ignored, so that nobody believes they were kept.
 	if l.Name != nil {
-		if len(*l.Name) > 1024 {
-			return nil, errors.New(`"name" is longer than 1024 bytes`)
+		if err := checkName(*l.Name); err != nil {
+			return nil, err
 		}
-		in.ignored = append(in.ignored, "name")
+		in.name = l.Name
 	}
 	if l.Metadata != nil {
-		if t := bytes.TrimSpace(l.Metadata); len(t) == 0 || (t[0] != '{' && !bytes.Equal(t, []byte("null"))) {
-			return nil, errors.New(`"metadata" must be a JSON object`)
+		m, err := compactMetadata(l.Metadata)
+		if err != nil {
+			return nil, err
 		}
-		in.ignored = append(in.ignored, "metadata")
+		in.metadata, in.setMetadata = m, true
 	}
 	if l.TOTPSecret != nil {
 		if err := checkTOTPSecret(*l.TOTPSecret); err != nil {
 			return nil, err
 		}
-		in.ignored = append(in.ignored, "totp_secret")
+		in.totpSecret = *l.TOTPSecret
 	}
 	return in, nil
+}
+
+// maxNameLen and maxMetadata are the limits of the profile name a user sets (PATCH /v1/me)
+// and of the metadata an administrator sets.
+const (
+	maxNameLen  = 200
+	maxMetadata = 16 << 10
+)
+
+// checkName applies the rule of a profile name set by the user: at most 200 characters, no
+// surrounding space, no control characters ("" clears it).
+func checkName(n string) error {
+	if utf8.RuneCountInString(n) > maxNameLen || strings.TrimSpace(n) != n || strings.ContainsFunc(n, unicode.IsControl) {
+		return fmt.Errorf(`"name" must be at most %d characters without surrounding spaces or control characters`, maxNameLen)
+	}
+	return nil
+}
+
+// compactMetadata checks metadata as the admin API does: a JSON object of at most 16 KiB
+// (compacted), stored compacted; null and {} mean none.
+func compactMetadata(raw json.RawMessage) (string, error) {
+	t := bytes.TrimSpace(raw)
+	if bytes.Equal(t, []byte("null")) {
+		return "", nil
+	}
+	if len(t) == 0 || t[0] != '{' {
+		return "", errors.New(`"metadata" must be a JSON object`)
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, t); err != nil {
+		return "", errors.New(`"metadata" must be a JSON object`)
+	}
+	if b.Len() > maxMetadata {
+		return "", fmt.Errorf(`"metadata" must be at most %d bytes`, maxMetadata)
+	}
+	if b.String() == "{}" {
+		return "", nil
+	}
+	return b.String(), nil
 }
 
 // checkTOTPSecret accepts an authenticator seed as authenticator apps show it: RFC 4648
@@ -273,6 +351,7 @@ type auth0Line struct {
 	Email         string  `json:"email"`
 	EmailVerified *bool   `json:"email_verified"`
 	PasswordHash  *string `json:"passwordHash"`
+	Name          *string `json:"name"`
 }
 
 func parseAuth0(line []byte, issuer string) (*input, error) {
@@ -287,6 +366,13 @@ func parseAuth0(line []byte, issuer string) (*input, error) {
 		identities: []users.Identity{{Issuer: issuer, Subject: "auth0|" + l.ID.OID}}}
 	if l.PasswordHash != nil && *l.PasswordHash != "" {
 		in.passwordHash = *l.PasswordHash
+	}
+	// Auth0 fills name with the email address when the user gave none; that is no name.
+	if l.Name != nil && *l.Name != "" && *l.Name != l.Email {
+		if err := checkName(*l.Name); err != nil {
+			return nil, err
+		}
+		in.name = l.Name
 	}
 	return in, nil
 }
@@ -511,7 +597,10 @@ func parseFirebase(raw []byte, o *Options) (*input, error) {
 		in.identities = []users.Identity{{Issuer: o.Issuer, Subject: u.LocalID}}
 	}
 	if u.DisplayName != "" {
-		in.ignored = append(in.ignored, "displayName")
+		if err := checkName(u.DisplayName); err != nil {
+			return nil, fmt.Errorf("displayName: %w", err)
+		}
+		in.name = &u.DisplayName
 	}
 	return in, nil
 }

@@ -3,6 +3,7 @@ package userimport
 import (
 	"context"
 
+	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
 
@@ -20,11 +21,17 @@ const (
 // Row is one valid line, ready for the store, with the outcome the store sets.
 type Row struct {
 	// User holds what to write: a fresh ID, the normalised Email, EmailVerified,
-	// PasswordHash (as imported, or ""), Disabled, CreatedAt and UpdatedAt.
+	// PasswordHash (as imported, or ""), Disabled, CreatedAt, UpdatedAt, Name and Metadata
+	// (a compact JSON object, or "").
 	User users.User
-	// SetVerified, SetDisabled and SetPassword say which fields the line gave: an upsert
-	// changes only those on an existing user.
-	SetVerified, SetDisabled, SetPassword bool
+	// SetVerified, SetDisabled, SetPassword, SetName and SetMetadata say which fields the
+	// line gave: an upsert changes only those on an existing user.
+	SetVerified, SetDisabled, SetPassword, SetName, SetMetadata bool
+	// TOTP, when the line gave a totp_secret, is the user's confirmed factor, its seed
+	// sealed (UserID unset): written with a new user; with upsert, given to an existing user
+	// who has no confirmed factor (a pending enrolment is replaced), else left out and
+	// TOTPKept set.
+	TOTP *mfa.Factor
 	// Identities to link to the user (Issuer and Subject set).
 	Identities []users.Identity
 
@@ -38,6 +45,9 @@ type Row struct {
 	// disabled the user: the store moved CredentialEpoch, and the importer ends the user's
 	// sessions.
 	CredentialsChanged bool
+	// TOTPKept reports that an upsert left the existing user's confirmed factor in place of
+	// the line's totp_secret.
+	TOTPKept bool
 }
 
 // Store writes batches of imported users.
@@ -45,7 +55,8 @@ type Store interface {
 	// ImportUsers writes rows in one transaction, in order, and sets each row's outcome. A
 	// new email is inserted with its identities (Created). An existing email is Exists and
 	// untouched, or with upsert Updated: the Set* fields replace the stored ones, the
-	// identities are linked, and CredentialEpoch moves by one when the password hash changes
+	// identities are linked, the TOTP factor is written unless the user has a confirmed
+	// one (TOTPKept), and CredentialEpoch moves by one when the password hash changes
 	// or the user becomes disabled. A row whose address looks like another account's, or one
 	// of whose identities belongs to another user, is Invalid and writes nothing. With
 	// dryRun the transaction is rolled back after the outcomes are known, so they are exact

@@ -114,3 +114,14 @@ func (db *DB) MarkLegacyToken(ctx context.Context, key string, expires, now time
 	}
 	return tag.RowsAffected() == 1, nil
 }
+
+// DeleteExpiredLegacyMarks implements legacy.Store. SKIP LOCKED lets instances that sweep at
+// the same moment share the work.
+func (db *DB) DeleteExpiredLegacyMarks(ctx context.Context, now time.Time, limit int) (int, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM legacy_token_marks WHERE key IN (
+		SELECT key FROM legacy_token_marks WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, now, limit)
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	return int(tag.RowsAffected()), nil
+}

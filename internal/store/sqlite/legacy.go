@@ -124,3 +124,14 @@ func (db *DB) MarkLegacyToken(ctx context.Context, key string, expires, now time
 	n, err := res.RowsAffected()
 	return n == 1, unavailable(err)
 }
+
+// DeleteExpiredLegacyMarks implements legacy.Store.
+func (db *DB) DeleteExpiredLegacyMarks(ctx context.Context, now time.Time, limit int) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM legacy_token_marks WHERE key IN (
+		SELECT key FROM legacy_token_marks WHERE expires_at <= ? LIMIT ?)`, toDB(now), limit)
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), unavailable(err)
+}

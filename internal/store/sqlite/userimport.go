@@ -54,8 +54,14 @@ func (db *DB) ImportUsers(ctx context.Context, rows []*userimport.Row, upsert, d
 	// SQLite's default 2 MiB page cache, an import of a few hundred thousand users spent most
 	// of its time re-reading pages through system calls. The one write connection keeps a
 	// larger cache, filled only as pages are used (docs/performance.md).
-	if _, err := db.write.ExecContext(ctx, "PRAGMA cache_size = -16384"); err != nil {
-		return unavailable(err)
+	// A multi-row INSERT inside a transaction keeps a statement journal (to undo just that
+	// statement); by default it spills to a temporary file past 64 KiB, which the profile of
+	// an import showed as a fifth of its time in write system calls. temp_store MEMORY keeps
+	// it (at most one statement's pages) in memory; the database and its WAL are unchanged.
+	for _, p := range []string{"PRAGMA cache_size = -16384", "PRAGMA temp_store = MEMORY"} {
+		if _, err := db.write.ExecContext(ctx, p); err != nil {
+			return unavailable(err)
+		}
 	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -68,11 +74,17 @@ func (db *DB) ImportUsers(ctx context.Context, rows []*userimport.Row, upsert, d
 		dst **sql.Stmt
 		sql string
 	}{
-		{&st.insert, "INSERT INTO users (" + importColumns + ", email_skeleton) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING"},
+		{&st.insert, "INSERT INTO users (" + importColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT DO NOTHING"},
 		{&st.byEmail, "SELECT id, email_verified, password_hash, disabled FROM users WHERE email = ?"},
 		{&st.owner, "SELECT user_id FROM user_identities WHERE issuer = ? AND subject = ?"},
 		{&st.link, "INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"},
-		{&st.update, "UPDATE users SET email_verified = ?, password_hash = ?, disabled = ?, updated_at = ?, credential_epoch = credential_epoch + ? WHERE id = ?"},
+		{&st.update, "UPDATE users SET email_verified = ?, password_hash = ?, disabled = ?, updated_at = ?, credential_epoch = credential_epoch + ?, " +
+			"name = iif(?, ?, name), metadata = iif(?, ?, metadata) WHERE id = ?"},
+		// A new user's factor, or an existing user's unless they confirmed one of their own
+		// (a pending enrolment is replaced).
+		{&st.totp, "INSERT INTO mfa_totp (user_id, id, seed, created_at, confirmed_at) VALUES (?, ?, ?, ?, ?) " +
+			"ON CONFLICT(user_id) DO UPDATE SET id = excluded.id, seed = excluded.seed, created_at = excluded.created_at, confirmed_at = excluded.confirmed_at " +
+			"WHERE mfa_totp.confirmed_at IS NULL"},
 		{&st.del, "DELETE FROM users WHERE id = ?"},
 	} {
 		if *q.dst, err = tx.PrepareContext(ctx, q.sql); err != nil {
@@ -98,11 +110,35 @@ func (db *DB) ImportUsers(ctx context.Context, rows []*userimport.Row, upsert, d
 	return unavailable(tx.Commit())
 }
 
-type importStmts struct{ insert, byEmail, owner, link, update, del *sql.Stmt }
+type importStmts struct {
+	insert, byEmail, owner, link, update, del, totp *sql.Stmt
+	// bulkUsers and bulkLinks are the multi-row INSERTs of a full chunk (importChunk users,
+	// importChunk identities), prepared once per batch: parsing a statement of a hundred
+	// rows costs as much as running it.
+	bulkUsers, bulkLinks *sql.Stmt
+}
+
+// query runs the multi-row statement q with args, through *prep (prepared on first use)
+// when the statement has full rows, else prepared for this one use.
+func (st *importStmts) query(ctx context.Context, tx *sql.Tx, prep **sql.Stmt, full bool, q string, args []any) (*sql.Rows, error) {
+	if !full {
+		return tx.QueryContext(ctx, q, args...)
+	}
+	if *prep == nil {
+		s, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		*prep = s
+	}
+	return (*prep).QueryContext(ctx, args...)
+}
 
 // importChunk is how many users one multi-row INSERT writes: one statement instead of a
-// hundred is most of the import's speed on SQLite (9 parameters a row, far below SQLite's
-// limit of 32,766).
+// hundred is most of the import's speed on SQLite (10 parameters a row, far below SQLite's
+// limit of 32,766). Larger chunks were no faster on 20,000 users and far slower on 400,000
+// (a statement journal of five hundred scattered index pages: 84 s of CPU instead of 31 s,
+// docs/performance.md).
 const importChunk = 100
 
 // bulk inserts the new users of chunk, and their identities, with one statement each, and
@@ -114,17 +150,17 @@ const importChunk = 100
 func (st *importStmts) bulk(ctx context.Context, tx *sql.Tx, chunk []*userimport.Row) ([]*userimport.Row, error) {
 	var q strings.Builder
 	args := make([]any, 0, 8*len(chunk))
-	q.WriteString("INSERT INTO users (" + importColumns + ", email_skeleton) VALUES ")
+	q.WriteString("INSERT INTO users (" + importColumns + ") VALUES ")
 	for i, r := range chunk {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, 0, ?)")
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)")
 		u := &r.User
-		args = append(args, u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt), users.EmailSkeleton(u.Email))
+		args = append(args, u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt), users.EmailSkeleton(u.Email), u.Name, u.Metadata)
 	}
 	q.WriteString(" ON CONFLICT DO NOTHING RETURNING id")
-	rs, err := tx.QueryContext(ctx, q.String(), args...)
+	rs, err := st.query(ctx, tx, &st.bulkUsers, len(chunk) == importChunk, q.String(), args)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +198,7 @@ func (st *importStmts) bulk(ctx context.Context, tx *sql.Tx, chunk []*userimport
 	linked := map[string]int{}
 	if n > 0 {
 		q.WriteString(" ON CONFLICT DO NOTHING RETURNING user_id")
-		rs, err := tx.QueryContext(ctx, q.String(), args...)
+		rs, err := st.query(ctx, tx, &st.bulkLinks, n == importChunk, q.String(), args)
 		if err != nil {
 			return nil, err
 		}
@@ -192,6 +228,9 @@ func (st *importStmts) bulk(ctx context.Context, tx *sql.Tx, chunk []*userimport
 			}
 			rest = append(rest, r)
 		default:
+			if _, err := st.setTOTP(ctx, r, r.User.ID); err != nil {
+				return nil, err
+			}
 			r.Status, r.ID = userimport.Created, r.User.ID
 		}
 	}
@@ -199,7 +238,7 @@ func (st *importStmts) bulk(ctx context.Context, tx *sql.Tx, chunk []*userimport
 }
 
 func (st *importStmts) close() {
-	for _, s := range []*sql.Stmt{st.insert, st.byEmail, st.owner, st.link, st.update, st.del} {
+	for _, s := range []*sql.Stmt{st.insert, st.byEmail, st.owner, st.link, st.update, st.del, st.totp, st.bulkUsers, st.bulkLinks} {
 		if s != nil {
 			s.Close()
 		}
@@ -209,7 +248,7 @@ func (st *importStmts) close() {
 // one writes one row inside the batch's transaction.
 func (st *importStmts) one(ctx context.Context, r *userimport.Row, upsert bool) error {
 	u := &r.User
-	res, err := st.insert.ExecContext(ctx, u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt), users.EmailSkeleton(u.Email))
+	res, err := st.insert.ExecContext(ctx, u.ID, u.Email, u.EmailVerified, u.PasswordHash, u.Disabled, toDB(u.CreatedAt), toDB(u.UpdatedAt), users.EmailSkeleton(u.Email), u.Name, u.Metadata)
 	if err != nil {
 		return err
 	}
@@ -231,6 +270,9 @@ func (st *importStmts) one(ctx context.Context, r *userimport.Row, upsert bool) 
 				r.Status, r.Err = userimport.Invalid, users.ErrIdentityTaken
 				return nil
 			}
+		}
+		if _, err := st.setTOTP(ctx, r, u.ID); err != nil {
+			return err
 		}
 		r.Status, r.ID = userimport.Created, u.ID
 		return nil
@@ -278,9 +320,14 @@ func (st *importStmts) one(ctx context.Context, r *userimport.Row, upsert bool) 
 	if r.CredentialsChanged {
 		bump = 1
 	}
-	if _, err := st.update.ExecContext(ctx, verified, hash, off, toDB(u.UpdatedAt), bump, old.id); err != nil {
+	if _, err := st.update.ExecContext(ctx, verified, hash, off, toDB(u.UpdatedAt), bump, r.SetName, u.Name, r.SetMetadata, u.Metadata, old.id); err != nil {
 		return err
 	}
+	set, err := st.setTOTP(ctx, r, old.id)
+	if err != nil {
+		return err
+	}
+	r.TOTPKept = r.TOTP != nil && !set
 	for _, id := range r.Identities {
 		if _, err := st.link.ExecContext(ctx, id.Issuer, id.Subject, old.id, toDB(u.UpdatedAt)); err != nil {
 			return err
@@ -290,6 +337,21 @@ func (st *importStmts) one(ctx context.Context, r *userimport.Row, upsert bool) 
 	return nil
 }
 
-// importColumns are the user columns an import writes; the profile columns keep their
+// setTOTP writes r's TOTP factor, if any, for the user userID, and reports whether it was
+// written (not when the user has a confirmed factor).
+func (st *importStmts) setTOTP(ctx context.Context, r *userimport.Row, userID string) (bool, error) {
+	f := r.TOTP
+	if f == nil {
+		return false, nil
+	}
+	res, err := st.totp.ExecContext(ctx, userID, f.ID, f.Seed, toDB(f.CreatedAt), toDB(f.ConfirmedAt))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// importColumns are the user columns an import writes; the other profile columns keep their
 // defaults.
-const importColumns = "id, email, email_verified, password_hash, disabled, created_at, updated_at, credential_epoch"
+const importColumns = "id, email, email_verified, password_hash, disabled, created_at, updated_at, credential_epoch, email_skeleton, name, metadata"

@@ -220,8 +220,13 @@ func (h *Handler) load(ctx context.Context, r *http.Request, a *accountReq) *acc
 				if s.Purpose != "" {
 					continue
 				}
-				p.Sessions = append(p.Sessions, sessionRow{ID: s.ID, IP: s.IP, UserAgent: s.UserAgent,
-					LastSeen: when(s.LastSeenAt), Created: when(s.CreatedAt), Current: s.ID == a.sess.ID})
+				row := sessionRow{ID: s.ID, IP: s.IP, UserAgent: s.UserAgent,
+					LastSeen: when(s.LastSeenAt), Created: when(s.CreatedAt), Current: s.ID == a.sess.ID}
+				if row.Current { // this device first
+					p.Sessions = append([]sessionRow{row}, p.Sessions...)
+				} else {
+					p.Sessions = append(p.Sessions, row)
+				}
 			}
 		}
 	}

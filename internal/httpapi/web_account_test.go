@@ -432,6 +432,9 @@ func TestWebPasswordReset(t *testing.T) {
 	e := newEnv(t, withPages)
 	m := e.withMail()
 	ck := e.signup("reset@example.com")
+	if body := e.page("GET", "/ui/login", nil).body2(); !strings.Contains(body, `href="/ui/password/forgot"`) {
+		t.Fatalf("sign-in page does not offer a reset: %s", body)
+	}
 	body := e.page("GET", "/ui/password/forgot", nil).wantHTML(t, http.StatusOK)
 	if !strings.Contains(body, `action="/ui/password/forgot"`) {
 		t.Fatalf("forgot page: %s", body)

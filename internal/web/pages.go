@@ -39,12 +39,15 @@ type form struct {
 	Recovery bool
 	// Query is the return_to query string for links between pages ("?return_to=…").
 	Query string
+	// Forgot offers "Forgot your password?" (email can be sent).
+	Forgot bool
 }
 
 func (f *form) PageTitle() string { return f.Title }
 
 func (h *Handler) newForm(title, returnTo string) *form {
-	f := &form{Title: title, Errors: map[string]string{}, ReturnTo: h.safeReturnTo(returnTo)}
+	f := &form{Title: title, Errors: map[string]string{}, ReturnTo: h.safeReturnTo(returnTo),
+		Forgot: h.cfg.Accounts != nil && h.cfg.Accounts.EmailAvailable()}
 	if f.ReturnTo != "" {
 		f.Query = "?return_to=" + url.QueryEscape(f.ReturnTo)
 	}

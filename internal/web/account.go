@@ -459,6 +459,12 @@ func (h *Handler) postReauth(w http.ResponseWriter, r *http.Request, a *accountR
 			return
 		}
 		res, err = h.cfg.Accounts.Login(r.Context(), a.user.Email, pw, a.c)
+		var mr *accounts.MFARequiredError
+		if errors.As(err, &mr) {
+			// A second factor this form cannot take (a passkey): sign in again in full.
+			h.redirect(w, r, "/ui/login?prompt=login&return_to="+url.QueryEscape(defaultReturnTo))
+			return
+		}
 		if errors.Is(err, accounts.ErrInvalidCredentials) {
 			p.Errors["reauth_password"] = "The password is not right."
 			h.Page(w, r, http.StatusUnauthorized, "account", p)

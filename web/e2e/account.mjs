@@ -74,6 +74,31 @@ await step('browser A signs browser B out', async () => {
   check(b.url().startsWith(`${issuer}/ui/login`), `browser B still signed in: ${b.url()}`)
 })
 
+await step('add a passkey with the page button (virtual authenticator), then rename it', async () => {
+  const cdp = await ctxA.newCDPSession(a)
+  await cdp.send('WebAuthn.enable')
+  await cdp.send('WebAuthn.addVirtualAuthenticator', { options: {
+    protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true,
+  } })
+  await a.bringToFront() // WebAuthn needs the focused page
+  await a.waitForSelector('#passkey-add:not([hidden])')
+  await Promise.all([a.waitForURL(/\/ui\/account\?done=passkey_added$/), a.click('#passkey-add')])
+  const rename = a.locator('form[action="/ui/account/passkeys/rename"]')
+  equal(await rename.count(), 1, 'passkeys listed')
+  await rename.locator('input[name=name]').fill('Work laptop')
+  await Promise.all([a.waitForURL(/done=passkey_rename$/), rename.locator('button').click()])
+  check((await a.textContent('section[aria-labelledby=mfa-h]')).includes('Work laptop'), 'passkey not renamed')
+})
+
+await step('an email link: the token moves from the fragment into the form, and only a POST uses it', async () => {
+  await b.goto(`${issuer}/ui/email/verify#token=abc.def`)
+  equal(await b.inputValue('form[data-fragment-token] input[name=token]'), 'abc.def', 'token copied into the form')
+  equal(await b.evaluate(() => window.location.hash), '', 'fragment left in the address bar')
+  await accessible(b)
+  await b.click('form[data-fragment-token] button')
+  check((await b.textContent('h1')).includes('expired'), 'a made-up token was not refused')
+})
+
 let secret = ''
 let used = 0
 await step('set up an authenticator app through the page', async () => {

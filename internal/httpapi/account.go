@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
+	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/users"
 )
 
@@ -281,6 +282,11 @@ func (s *Server) exportMe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.writeExport(w, r, sess)
+}
+
+// writeExport writes the data of sess's user (GET /v1/me/export and the account page).
+func (s *Server) writeExport(w http.ResponseWriter, r *http.Request, sess *sessions.Session) error {
 	x, err := s.cfg.Accounts.ExportAccount(r.Context(), sess)
 	if err != nil {
 		return err

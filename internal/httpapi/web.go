@@ -43,6 +43,7 @@ func (s *Server) webRoutes() {
 			s.cfg.Metrics.mfaEvent("login", mfaOutcome(err))
 		}
 	}
+	s.webAccount(&wc)
 	s.web = web.New(wc)
 	for _, p := range s.web.Routes() {
 		s.patterns = append(s.patterns, p)

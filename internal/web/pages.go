@@ -39,12 +39,15 @@ type form struct {
 	Recovery bool
 	// Query is the return_to query string for links between pages ("?return_to=…").
 	Query string
+	// Forgot offers "Forgot your password?" (email can be sent).
+	Forgot bool
 }
 
 func (f *form) PageTitle() string { return f.Title }
 
 func (h *Handler) newForm(title, returnTo string) *form {
-	f := &form{Title: title, Errors: map[string]string{}, ReturnTo: h.safeReturnTo(returnTo)}
+	f := &form{Title: title, Errors: map[string]string{}, ReturnTo: h.safeReturnTo(returnTo),
+		Forgot: h.cfg.Accounts != nil && h.cfg.Accounts.EmailAvailable()}
 	if f.ReturnTo != "" {
 		f.Query = "?return_to=" + url.QueryEscape(f.ReturnTo)
 	}
@@ -157,7 +160,7 @@ func (h *Handler) afterSignIn(w http.ResponseWriter, r *http.Request, f *form, p
 	case errors.As(err, &er):
 		// A session that may only enrol a second factor: the account page says so.
 		h.cfg.StartSession(w, r, er.Result)
-		h.redirect(w, r, defaultReturnTo)
+		h.redirect(w, r, defaultReturnTo+h.rtQuery(f.ReturnTo))
 	default:
 		status := h.formError(w, r, f, err)
 		h.Page(w, r, status, page, f)
@@ -329,30 +332,4 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Page(w, r, http.StatusOK, "error", ErrorData{Title: "Signed out", Detail: "You are signed out on this browser.",
 		Next: "/ui/login", NextLabel: "Sign in again"})
-}
-
-// accountData is the (minimal, for now) account page.
-type accountData struct {
-	Email     string
-	Enrolment bool
-}
-
-func (accountData) PageTitle() string { return "Your account" }
-
-func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
-	var sess *sessions.Session
-	var err error
-	if h.cfg.CallerSession != nil {
-		sess, err = h.cfg.CallerSession(r)
-	}
-	if sess == nil || err != nil {
-		h.redirect(w, r, "/ui/login?return_to="+url.QueryEscape(defaultReturnTo))
-		return
-	}
-	u, err := h.cfg.Accounts.User(r.Context(), sess.UserID)
-	if err != nil {
-		h.redirect(w, r, "/ui/login?return_to="+url.QueryEscape(defaultReturnTo))
-		return
-	}
-	h.Page(w, r, http.StatusOK, "account", accountData{Email: u.Email, Enrolment: accounts.RequireFull(sess) != nil})
 }

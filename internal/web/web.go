@@ -75,6 +75,16 @@ type Config struct {
 	// "mfa": the second factor), for the metrics.
 	Observe func(step string, err error)
 
+	// Sessions lists the user's sessions on the account page.
+	Sessions *sessions.Manager
+	// Consents lists the OpenID Connect clients the user granted access to, and
+	// RevokeConsent forgets one (returning ErrNotFound when there is none); nil when OIDC is
+	// off (the account page then has no "Connected apps").
+	Consents      func(r *http.Request, userID string) ([]Consent, error)
+	RevokeConsent func(r *http.Request, sess *sessions.Session, clientID string) error
+	// Export writes the user's data as GET /v1/me/export does ("Download my data").
+	Export func(w http.ResponseWriter, r *http.Request, sess *sessions.Session) error
+
 	Logger *slog.Logger
 }
 
@@ -126,7 +136,8 @@ func New(cfg Config) *Handler {
 	h.route("POST /ui/mfa", h.mfa)
 	h.route("GET /ui/logout", h.logoutPage)
 	h.route("POST /ui/logout", h.logout)
-	h.route("GET /ui/account", h.account)
+	h.accountRoutes()
+	h.emailRoutes()
 	h.route("GET /ui/", h.notFound)
 	return h
 }

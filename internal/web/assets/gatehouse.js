@@ -1,4 +1,4 @@
-// Gatehouse hosted pages: passkey sign-in and live password feedback. The pages work
+// Gatehouse hosted pages: passkeys, email-link tokens and live password feedback. The pages work
 // without this script, except the passkey button, which it reveals.
 "use strict";
 (function () {
@@ -54,6 +54,46 @@
         pk.disabled = false;
         alertMsg(e && e.name === "NotAllowedError" ? "Sign-in with a passkey was cancelled." : (e && e.message) || "Sign-in with a passkey did not work.");
       });
+    });
+  }
+  // Email links carry their token in the fragment (never sent to a server): copy it into the
+  // form's hidden field and take it out of the address bar. The form still has to be posted.
+  var tf = document.querySelectorAll("form[data-fragment-token] input[name=token]");
+  var m = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
+  if (tf.length && m) {
+    tf.forEach(function (i) { if (!i.value) i.value = decodeURIComponent(m[1]); });
+    history.replaceState(null, "", window.location.pathname);
+  }
+  // "Add a passkey" on the account page: the JSON registration routes, then reload.
+  var add = document.getElementById("passkey-add");
+  if (add && window.PublicKeyCredential && navigator.credentials) {
+    add.hidden = false;
+    add.addEventListener("click", function () {
+      add.disabled = true;
+      fetch("/v1/passkeys/register/begin", {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"}, body: "{}"})
+        .then(function (r) {
+          if (r.status === 403) throw new Error("For your safety, sign in again (or confirm it's you above), then add the passkey.");
+          if (!r.ok) throw new Error("Adding a passkey did not work. Try again.");
+          return r.json();
+        }).then(function (opts) {
+          var o = opts.publicKey;
+          o.challenge = unb64u(o.challenge);
+          o.user.id = unb64u(o.user.id);
+          (o.excludeCredentials || []).forEach(function (c) { c.id = unb64u(c.id); });
+          return navigator.credentials.create({publicKey: o});
+        }).then(function (c) {
+          var r = c.response;
+          var cred = {id: c.id, rawId: b64u(c.rawId), type: c.type, response: {
+            clientDataJSON: b64u(r.clientDataJSON), attestationObject: b64u(r.attestationObject),
+            transports: r.getTransports ? r.getTransports() : []}};
+          return fetch("/v1/passkeys/register/finish", {method: "POST", credentials: "same-origin", headers: {"Content-Type": "application/json"}, body: JSON.stringify(cred)});
+        }).then(function (r) {
+          if (!r.ok) throw new Error("The passkey could not be added. Try again.");
+          window.location.assign("/ui/account?done=passkey_added");
+        }).catch(function (e) {
+          add.disabled = false;
+          alertMsg(e && e.name === "NotAllowedError" ? "Adding a passkey was cancelled." : (e && e.message) || "Adding a passkey did not work.");
+        });
     });
   }
   // Live feedback on the sign-up password; the server decides.

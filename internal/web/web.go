@@ -127,6 +127,7 @@ func New(cfg Config) *Handler {
 	h.route("GET /ui/logout", h.logoutPage)
 	h.route("POST /ui/logout", h.logout)
 	h.route("GET /ui/account", h.account)
+	h.route("GET /ui/handoff", h.handoff)
 	h.route("GET /ui/", h.notFound)
 	return h
 }

@@ -167,7 +167,8 @@ func TestWebCodeFlowFormFill(t *testing.T) {
 		!strings.Contains(consent.body, "Not you? Sign out") || !strings.Contains(consent.body, `class="gh-card"`) {
 		t.Fatalf("consent page at %s: %d %s", consent.url, consent.status, consent.body)
 	}
-	if csp := consent.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'nonce-") {
+	if csp := consent.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "script-src 'nonce-") ||
+		!strings.Contains(csp, "; form-action 'self' https://rp.example;") {
 		t.Fatalf("consent CSP %q", csp)
 	}
 	q := callback(t, b.submit(consent, url.Values{"decision": {"allow"}}))

@@ -17,6 +17,10 @@ type ConsentView struct {
 	// (a form field, never part of a URL).
 	Action    string
 	ConsentID string
+	// RedirectURI is where the answer to the form goes next (the client's matched redirect
+	// URI): a page's Content-Security-Policy form-action must allow it, as browsers check
+	// form-action on the redirects after a form post too.
+	RedirectURI string
 }
 
 // Pages renders the browser pages of the flow. internal/web provides the styled ones;

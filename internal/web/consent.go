@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/gatehouse-auth/gatehouse/internal/oidc"
@@ -12,6 +13,9 @@ import (
 // flow's error page and the form_post response, in the hosted pages' layout.
 
 var _ oidc.Pages = (*Handler)(nil)
+
+// validScheme is a URL scheme that may be written as a CSP scheme-source.
+var validScheme = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
 
 // scopeWords says what a scope lets the application do, in plain words.
 var scopeWords = map[string]string{
@@ -56,7 +60,14 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request, v oidc.Consent
 			d.SignOut += "?return_to=" + url.QueryEscape(back)
 		}
 	}
-	h.Page(w, r, http.StatusOK, "consent", d)
+	// The form posts here, and the answer redirects to the client: both must be allowed.
+	dest := "'self'"
+	if o, ok := origin(v.RedirectURI); ok {
+		dest += " " + o
+	} else if u, err := url.Parse(v.RedirectURI); err == nil && validScheme.MatchString(u.Scheme) {
+		dest += " " + strings.ToLower(u.Scheme) + ":" // a native app's private-use scheme (RFC 8252 §7.1)
+	}
+	h.Page(onlyFormAction(w, dest), r, http.StatusOK, "consent", d)
 }
 
 // formPostData is the form_post response page.
@@ -88,8 +99,8 @@ func (h *Handler) FormPost(w http.ResponseWriter, r *http.Request, redirectURI s
 }
 
 // onlyFormAction returns w with the form-action of the page's Content-Security-Policy
-// replaced by src when the headers are written: a page that posts to another site allows
-// that site only, not the sign-in pages' usual destinations.
+// replaced by src (a source list) when the headers are written: a page that posts to
+// another site allows that site only, not the sign-in pages' usual destinations.
 func onlyFormAction(w http.ResponseWriter, src string) http.ResponseWriter {
 	return &formActionWriter{ResponseWriter: w, src: src}
 }

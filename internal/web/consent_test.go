@@ -15,7 +15,7 @@ func TestConsentPageEscapesAndExplains(t *testing.T) {
 	w := httptest.NewRecorder()
 	h.Consent(w, httptest.NewRequest("GET", "/oauth/authorize?client_id=x&state=1", nil), oidc.ConsentView{
 		ClientName: "Evil <b>App</b>", Scopes: []string{"openid", "email", "orders:<write>"}, UserEmail: "ann@example.com",
-		Action: "/oauth/authorize/consent", ConsentID: "cid-1"})
+		Action: "/oauth/authorize/consent", ConsentID: "cid-1", RedirectURI: "https://rp.example/cb"})
 	body := w.Body.String()
 	for _, want := range []string{"Allow Evil &lt;b&gt;App&lt;/b&gt;?", "See your email address", "Know that it is you",
 		"Use the permission “orders:&lt;write&gt;”", `name="consent_id" value="cid-1"`, `name="decision" value="allow"`, `name="decision" value="deny"`,
@@ -29,6 +29,16 @@ func TestConsentPageEscapesAndExplains(t *testing.T) {
 	}
 	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || w.Header().Get("X-Frame-Options") != "DENY" {
 		t.Fatalf("consent page may be framed: %q", csp)
+	}
+	// Browsers check form-action on the redirect after the post: the client's origin is
+	// allowed, and nothing else beyond this server.
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "; form-action 'self' https://rp.example;") {
+		t.Fatalf("consent form-action: %q", csp)
+	}
+	w = httptest.NewRecorder()
+	h.Consent(w, httptest.NewRequest("POST", "/oauth/authorize/consent", nil), oidc.ConsentView{ClientName: "App", RedirectURI: "com.example.app:/cb"})
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "; form-action 'self' com.example.app:;") {
+		t.Fatalf("consent form-action for a native app: %q", csp)
 	}
 }
 

@@ -171,6 +171,11 @@ func TestWebCodeFlowFormFill(t *testing.T) {
 		!strings.Contains(csp, "; form-action 'self' https://rp.example;") {
 		t.Fatalf("consent CSP %q", csp)
 	}
+	// This consent page came from the one-time resume link; "Not you?" restarts the request.
+	if m := regexp.MustCompile(`href="/ui/logout\?return_to=([^"]*)"`).FindStringSubmatch(consent.body); m == nil ||
+		!strings.HasPrefix(unescapeHTML(m[1]), url.QueryEscape("/oauth/authorize?")) {
+		t.Fatalf("sign-out link on the consent page: %v", m)
+	}
 	q := callback(t, b.submit(consent, url.Values{"decision": {"allow"}}))
 	if q.Get("state") != "st-ff" || q.Get("code") == "" || q.Get("iss") != testIssuer {
 		t.Fatalf("authorization response %v", q)

@@ -21,6 +21,10 @@ type ConsentView struct {
 	// URI): a page's Content-Security-Policy form-action must allow it, as browsers check
 	// form-action on the redirects after a form post too.
 	RedirectURI string
+	// Restart is the authorization request as a path on this server ("/oauth/authorize?…"):
+	// where a "not you? sign out" link comes back to, so that the request starts again for
+	// the next person (the URL that showed the page may be a one-time resume link).
+	Restart string
 }
 
 // Pages renders the browser pages of the flow. internal/web provides the styled ones;

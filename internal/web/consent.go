@@ -55,10 +55,8 @@ func (h *Handler) Consent(w http.ResponseWriter, r *http.Request, v oidc.Consent
 		}
 	}
 	d.SignOut = "/ui/logout"
-	if r.Method == http.MethodGet {
-		if back := h.safeReturnTo(r.URL.RequestURI()); back != "" {
-			d.SignOut += "?return_to=" + url.QueryEscape(back)
-		}
+	if back := h.safeReturnTo(v.Restart); back != "" && strings.HasPrefix(back, "/") {
+		d.SignOut += "?return_to=" + url.QueryEscape(back)
 	}
 	// The form posts here, and the answer redirects to the client: both must be allowed.
 	dest := "'self'"

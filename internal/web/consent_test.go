@@ -13,7 +13,7 @@ import (
 func TestConsentPageEscapesAndExplains(t *testing.T) {
 	h := newTestHandler(t, Config{ReturnToOrigins: []string{"https://app.example.com"}})
 	w := httptest.NewRecorder()
-	h.Consent(w, httptest.NewRequest("GET", "/oauth/authorize?client_id=x&state=1", nil), oidc.ConsentView{
+	h.Consent(w, httptest.NewRequest("GET", "/oauth/authorize/resume?request=once", nil), oidc.ConsentView{Restart: "/oauth/authorize?client_id=x&state=1",
 		ClientName: "Evil <b>App</b>", Scopes: []string{"openid", "email", "orders:<write>"}, UserEmail: "ann@example.com",
 		Action: "/oauth/authorize/consent", ConsentID: "cid-1", RedirectURI: "https://rp.example/cb"})
 	body := w.Body.String()

@@ -158,7 +158,8 @@ func (s *Server) authorizeQuery(w http.ResponseWriter, r *http.Request, q url.Va
 			if err != nil {
 				return err
 			}
-			s.cfg.Pages.Consent(w, r, oidc.ConsentView{ClientName: c.Name, Scopes: req.Scopes, UserEmail: u.Email, Action: consentPath, ConsentID: string(h)})
+			s.cfg.Pages.Consent(w, r, oidc.ConsentView{ClientName: c.Name, Scopes: req.Scopes, UserEmail: u.Email, Action: consentPath, ConsentID: string(h), RedirectURI: req.RedirectURI,
+				Restart: "/oauth/authorize?" + q.Encode()})
 			return nil
 		}
 	}

@@ -155,6 +155,10 @@ func (s *Server) handoffPage(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	s.log.InfoContext(r.Context(), "request failed", "request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path,
 		"status", e.Status, "code", e.Code, "err", e.Error())
+	if s.web != nil {
+		s.web.Error(w, r, e.Status, title, msg)
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
+	"github.com/gatehouse-auth/gatehouse/internal/oidc"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/web"
 )
@@ -45,6 +46,11 @@ func (s *Server) webRoutes() {
 	}
 	s.webAccount(&wc)
 	s.web = web.New(wc)
+	// The code flow's consent, error and form_post pages in the pages' layout, unless the
+	// caller chose other pages.
+	if _, plain := s.cfg.Pages.(oidc.PlainPages); s.cfg.Pages == nil || plain {
+		s.cfg.Pages = s.web
+	}
 	for _, p := range s.web.Routes() {
 		s.patterns = append(s.patterns, p)
 		s.mux.Handle(p, s.web)

@@ -17,6 +17,14 @@ type ConsentView struct {
 	// (a form field, never part of a URL).
 	Action    string
 	ConsentID string
+	// RedirectURI is where the answer to the form goes next (the client's matched redirect
+	// URI): a page's Content-Security-Policy form-action must allow it, as browsers check
+	// form-action on the redirects after a form post too.
+	RedirectURI string
+	// Restart is the authorization request as a path on this server ("/oauth/authorize?…"):
+	// where a "not you? sign out" link comes back to, so that the request starts again for
+	// the next person (the URL that showed the page may be a one-time resume link).
+	Restart string
 }
 
 // Pages renders the browser pages of the flow. internal/web provides the styled ones;

@@ -138,6 +138,7 @@ func New(cfg Config) *Handler {
 	h.route("POST /ui/logout", h.logout)
 	h.accountRoutes()
 	h.emailRoutes()
+	h.route("GET /ui/handoff", h.handoff)
 	h.route("GET /ui/", h.notFound)
 	return h
 }

@@ -150,9 +150,15 @@ type Gatehouse struct {
 // until it is ready. It stops with the test; its log is shown when the test fails.
 func StartGatehouse(t *testing.T, config map[string]any, env ...string) *Gatehouse {
 	t.Helper()
+	return StartGatehouseOn(t, freePort(t), config, env...)
+}
+
+// StartGatehouseOn is StartGatehouse on a port the caller chose (see freePort), for a
+// configuration that must name the port before the server starts.
+func StartGatehouseOn(t *testing.T, port int, config map[string]any, env ...string) *Gatehouse {
+	t.Helper()
 	bin := gatehouseBinary(t)
 	dir := t.TempDir()
-	port := freePort(t)
 	g := &Gatehouse{URL: fmt.Sprintf("http://localhost:%d", port), Port: port, logs: &bytes.Buffer{}}
 	args := []string{"serve"}
 	if config != nil {

@@ -725,7 +725,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *sessions.Se
 }
 
 // ResetMFA removes every second factor of a user (the administrator's reset, for a lost
-// device) and ends the user's sessions.
+// device): the authenticator app, the recovery codes and, when passkeys are a second factor,
+// every passkey (a passkey left behind would keep the user enrolled, and asked for a factor
+// that may be on the lost device). It ends the user's sessions.
 func (s *Service) ResetMFA(ctx context.Context, userID string, c Client) error {
 	if s.mfa == nil {
 		return mfa.ErrNotEnrolled
@@ -738,6 +740,11 @@ func (s *Service) ResetMFA(ctx context.Context, userID string, c Client) error {
 	}
 	if err := s.mfa.totp.RemoveRecoveryCodes(ctx, userID); err != nil {
 		return err
+	}
+	if s.mfa.passkeys != nil {
+		if _, err := s.mfa.passkeys.RemoveAll(ctx, userID, "admin", "mfa_reset"); err != nil {
+			return err
+		}
 	}
 	if err := s.factorChanged(ctx, userID, ""); err != nil {
 		return err

@@ -498,6 +498,30 @@ func (s *Service) Delete(ctx context.Context, userID, id string) error {
 	return s.audit.Record(ctx, audit.Event{Type: EventDeleted, UserID: userID, Actor: "user", Outcome: audit.Success})
 }
 
+// RemoveAll deletes every passkey of userID (an administrator's reset of the user's factors)
+// and returns how many it deleted; each deletion is audited as EventDeleted by actor, with
+// reason. A passkey deleted meanwhile is not an error.
+func (s *Service) RemoveAll(ctx context.Context, userID, actor, reason string) (int, error) {
+	list, err := s.store.PasskeysByUser(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range list {
+		if err := s.store.DeletePasskey(ctx, userID, p.ID); errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return n, err
+		}
+		n++
+		if err := s.audit.Record(ctx, audit.Event{Type: EventDeleted, UserID: userID, Actor: actor, Outcome: audit.Success,
+			Reason: reason}); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // BeginLogin starts a password-less, usernameless sign-in: request options with an empty
 // allowCredentials (the authenticator offers its discoverable credentials for the RP ID) and
 // user verification required. bind must be passed again to FinishLogin.

@@ -466,11 +466,15 @@ const (
 	RiskNewDevice      = "new_device"
 	RiskNewNetwork     = "new_network"
 	RiskRecentFailures = "recent_failures"
+	// RiskNewUserAgent is a user-agent family (UserAgentFamily) the account has not signed
+	// in with for 30 days.
+	RiskNewUserAgent = "new_user_agent"
 )
 
 var (
-	// knownNetwork marks a network as known for an account for 30 days after a sign-in from
-	// it: a one-token bucket that a success empties (as ratelimit marks known IPs).
+	// knownNetwork marks a network (or a user-agent family) as known for an account for 30
+	// days after a sign-in from it: a one-token bucket that a success empties (as ratelimit
+	// marks known IPs).
 	knownNetwork = ratelimit.Limit{Burst: 1, Per: 30 * 24 * time.Hour}
 	// recentFailure marks an account for a day after a wrong password or second factor.
 	recentFailure = ratelimit.Limit{Burst: 1, Per: 24 * time.Hour}
@@ -481,9 +485,13 @@ func networkKey(userID string, c Client) string {
 	return "mfanet:" + userID + ":" + mfa.IPClass(a)
 }
 
+func userAgentKey(userID string, c Client) string {
+	return "mfaua:" + userID + ":" + UserAgentFamily(c.UserAgent)
+}
+
 // riskSignals lists what makes this sign-in risky: no valid device cookie for the user, a
-// network (/24, /48) the account has not signed in from for 30 days, failures in the last
-// day. Store failures fail closed (the caller answers 503).
+// network (/24, /48) or a user-agent family the account has not signed in from for 30 days,
+// failures in the last day. Store failures fail closed (the caller answers 503).
 func (s *Service) riskSignals(ctx context.Context, userID string, c Client) ([]string, error) {
 	var out []string
 	if !s.validDevice(userID, c.Device) {
@@ -497,6 +505,12 @@ func (s *Service) riskSignals(ctx context.Context, userID string, c Client) ([]s
 	if r.Allowed { // the marker is full: no sign-in from here lately
 		out = append(out, RiskNewNetwork)
 	}
+	if r, err = s.mfa.signals.Peek(ctx, userAgentKey(userID, c), knownNetwork, now); err != nil {
+		return nil, err
+	}
+	if r.Allowed {
+		out = append(out, RiskNewUserAgent)
+	}
 	if r, err = s.mfa.signals.Peek(ctx, "mfafail:"+userID, recentFailure, now); err != nil {
 		return nil, err
 	}
@@ -506,17 +520,19 @@ func (s *Service) riskSignals(ctx context.Context, userID string, c Client) ([]s
 	return out, nil
 }
 
-// markNetwork makes the client's network known for the account (best effort: a failure only
-// means the next sign-in from it is asked for a second factor).
+// markNetwork makes the client's network and user-agent family known for the account (best
+// effort: a failure only means the next sign-in from it is asked for a second factor).
 func (s *Service) markNetwork(ctx context.Context, userID string, c Client) {
 	if s.mfa.signals == nil {
 		return
 	}
-	key := networkKey(userID, c)
-	if err := s.mfa.signals.Reset(ctx, key); err == nil {
-		_, err = s.mfa.signals.Allow(ctx, key, knownNetwork, s.now())
+	for _, key := range []string{networkKey(userID, c), userAgentKey(userID, c)} {
+		err := s.mfa.signals.Reset(ctx, key)
+		if err == nil {
+			_, err = s.mfa.signals.Allow(ctx, key, knownNetwork, s.now())
+		}
 		if err != nil {
-			s.log.WarnContext(ctx, "could not remember a sign-in network", "user", userID, "err", err)
+			s.log.WarnContext(ctx, "could not remember a sign-in network or browser", "user", userID, "err", err)
 		}
 	}
 }
@@ -709,7 +725,9 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, sess *sessions.Se
 }
 
 // ResetMFA removes every second factor of a user (the administrator's reset, for a lost
-// device) and ends the user's sessions.
+// device): the authenticator app, the recovery codes and, when passkeys are a second factor,
+// every passkey (a passkey left behind would keep the user enrolled, and asked for a factor
+// that may be on the lost device). It ends the user's sessions.
 func (s *Service) ResetMFA(ctx context.Context, userID string, c Client) error {
 	if s.mfa == nil {
 		return mfa.ErrNotEnrolled
@@ -722,6 +740,11 @@ func (s *Service) ResetMFA(ctx context.Context, userID string, c Client) error {
 	}
 	if err := s.mfa.totp.RemoveRecoveryCodes(ctx, userID); err != nil {
 		return err
+	}
+	if s.mfa.passkeys != nil {
+		if _, err := s.mfa.passkeys.RemoveAll(ctx, userID, "admin", "mfa_reset"); err != nil {
+			return err
+		}
 	}
 	if err := s.factorChanged(ctx, userID, ""); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gatehouse-auth/gatehouse/internal/audit"
 	"github.com/gatehouse-auth/gatehouse/internal/mfa"
 	"github.com/gatehouse-auth/gatehouse/internal/passkeys"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
@@ -117,4 +118,32 @@ func (s *Service) beginPasskeyFactor(ctx context.Context, userID, bind string) (
 		return nil, fmt.Errorf("%w: %w", mfa.ErrNotEnrolled, err)
 	}
 	return opts, err
+}
+
+// CanRegisterPasskey refuses (ErrEnrolmentOnly) a session limited to enrolment from
+// registering a passkey unless passkeys are a second factor here: only then is the passkey
+// the enrolment the session exists for. Full sessions may always register one.
+func (s *Service) CanRegisterPasskey(sess *sessions.Session) error {
+	if sess.Purpose == "" {
+		return nil
+	}
+	if s.mfa == nil || s.mfa.passkeys == nil || sess.Purpose != sessions.PurposeMFAEnrolment {
+		return ErrEnrolmentOnly
+	}
+	return nil
+}
+
+// PasskeyRegistered completes the enrolment of a session limited to enrolment that
+// registered a passkey, as ConfirmTOTP does: the credential epoch moves and every session of
+// the user ends, the limited one included, so the user signs in again, now with the passkey
+// (password-less, or as the second factor). For a full session it does nothing.
+func (s *Service) PasskeyRegistered(ctx context.Context, sess *sessions.Session, c Client) error {
+	if sess.Purpose == "" {
+		return nil
+	}
+	if err := s.factorChanged(ctx, sess.UserID, ""); err != nil {
+		return err
+	}
+	return s.audit.Record(ctx, audit.Event{Type: audit.MFAEnrolled, UserID: sess.UserID, SessionID: sess.ID, Actor: "user",
+		IP: c.IP, UserAgent: c.UserAgent, Outcome: audit.Success, Reason: MethodPasskey})
 }

@@ -108,7 +108,7 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if s.cfg.Accounts.TOTP() != nil {
-		st, err := s.cfg.Accounts.MFAStatus(r.Context(), u.ID)
+		factors, err := s.adminUserFactors(r, u.ID)
 		if err != nil {
 			return err
 		}
@@ -116,7 +116,7 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {
 			adminUserJSON
 			MFA   adminUserMFA `json:"mfa"`
 			Roles *[]string    `json:"roles,omitempty"`
-		}{toAdminUserJSON(u), adminUserMFA{TOTP: st.TOTP, RecoveryCodes: st.RecoveryCodes}, rs})
+		}{toAdminUserJSON(u), factors, rs})
 		return nil
 	}
 	writeJSON(w, http.StatusOK, struct {

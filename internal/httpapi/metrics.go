@@ -29,6 +29,7 @@ type Metrics struct {
 	// audit each one.
 	clientCreds *prometheus.CounterVec
 	mfa         *prometheus.CounterVec
+	mfaPasskey  *prometheus.CounterVec
 
 	handles sync.Map // route+status -> routeMetrics: label hashing once per series, not per request
 }
@@ -76,7 +77,10 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 	m.mfa = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gatehouse_mfa_total", Help: "Second-factor events by path (login, step_up) and outcome (challenged, enrolment_required, success, invalid_code, invalid_token, rate_limited, error).",
 	}, []string{"path", "outcome"})
-	reg.MustRegister(m.requests, m.latency, m.logins, m.shed, m.refresh, m.streams, m.rotation, m.clientCreds, m.mfa)
+	m.mfaPasskey = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_mfa_passkey_total", Help: "Passkey second factors by path (login, step_up: the second step, also counted in gatehouse_mfa_total; login_begin, step_up_begin: the request options) and outcome (success, invalid_code, invalid_token, not_enrolled, rate_limited, error).",
+	}, []string{"path", "outcome"})
+	reg.MustRegister(m.requests, m.latency, m.logins, m.shed, m.refresh, m.streams, m.rotation, m.clientCreds, m.mfa, m.mfaPasskey)
 	return m
 }
 

@@ -68,6 +68,11 @@ func (s *Server) mfaRoutes() {
 // mfaCounter counts second-factor events by path and outcome (gatehouse_mfa_total).
 func (m *Metrics) mfaEvent(path, outcome string) { m.mfa.WithLabelValues(path, outcome).Inc() }
 
+// mfaPasskeyEvent counts a passkey second factor (gatehouse_mfa_passkey_total).
+func (m *Metrics) mfaPasskeyEvent(path, outcome string) {
+	m.mfaPasskey.WithLabelValues(path, outcome).Inc()
+}
+
 // loginSecondStep is the gatehouse_logins_total outcome of a right password that needs a
 // second factor or enrolment (mfa_required, mfa_enrollment_required).
 const loginSecondStep = "second_step"
@@ -88,6 +93,8 @@ func mfaOutcome(err error) string {
 		return "invalid_token"
 	case errors.Is(err, mfa.ErrInvalidCode), errors.Is(err, accounts.ErrNoProof):
 		return "invalid_code"
+	case errors.Is(err, mfa.ErrNotEnrolled):
+		return "not_enrolled" // a passkey begin for a user without one
 	default:
 		return "error"
 	}
@@ -201,6 +208,9 @@ func (s *Server) loginMFA(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := s.cfg.Accounts.LoginMFA(r.Context(), in.MFAToken, in.proof(), cred.client(s.client(r)))
 	s.cfg.Metrics.mfaEvent("login", mfaOutcome(err))
+	if len(in.Credential) > 0 {
+		s.cfg.Metrics.mfaPasskeyEvent("login", mfaOutcome(err))
+	}
 	if err != nil {
 		return err
 	}
@@ -230,6 +240,9 @@ func (s *Server) stepUp(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := s.cfg.Accounts.StepUp(r.Context(), sess, in.proof(), cred.client(s.client(r)))
 	s.cfg.Metrics.mfaEvent("step_up", mfaOutcome(err))
+	if len(in.Credential) > 0 {
+		s.cfg.Metrics.mfaPasskeyEvent("step_up", mfaOutcome(err))
+	}
 	if err != nil {
 		return err
 	}
@@ -350,10 +363,33 @@ func (s *Server) adminResetMFA(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// adminUserMFA is the mfa member of the admin user object: which factors are enrolled.
+// adminUserMFA is the mfa member of the admin user object: which factors are enrolled, never
+// their secrets. Passkeys are listed when passkeys are enabled (they are a second factor then).
 type adminUserMFA struct {
-	TOTP          bool `json:"totp"`
-	RecoveryCodes int  `json:"recovery_codes"`
+	TOTP          bool           `json:"totp"`
+	RecoveryCodes int            `json:"recovery_codes"`
+	Passkeys      *[]passkeyJSON `json:"passkeys,omitempty"`
+}
+
+// adminUserFactors is the mfa member of the admin user object of userID.
+func (s *Server) adminUserFactors(r *http.Request, userID string) (adminUserMFA, error) {
+	st, err := s.cfg.Accounts.MFAStatus(r.Context(), userID)
+	if err != nil {
+		return adminUserMFA{}, err
+	}
+	out := adminUserMFA{TOTP: st.TOTP, RecoveryCodes: st.RecoveryCodes}
+	if s.cfg.Passkeys != nil {
+		list, err := s.cfg.Passkeys.List(r.Context(), userID)
+		if err != nil {
+			return adminUserMFA{}, err
+		}
+		pks := make([]passkeyJSON, 0, len(list))
+		for _, p := range list {
+			pks = append(pks, toPasskeyJSON(p))
+		}
+		out.Passkeys = &pks
+	}
+	return out, nil
 }
 
 // callerAny is caller that also accepts a session limited to enrolment.

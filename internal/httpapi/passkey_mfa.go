@@ -36,6 +36,7 @@ func (s *Server) loginMFAPasskeyBegin(w http.ResponseWriter, r *http.Request) er
 		return err
 	}
 	opts, err := s.cfg.Accounts.BeginMFAPasskey(r.Context(), in.MFAToken, cred.client(s.client(r)))
+	s.cfg.Metrics.mfaPasskeyEvent("login_begin", mfaOutcome(err))
 	if err != nil {
 		return err
 	}
@@ -54,6 +55,7 @@ func (s *Server) stepUpPasskeyBegin(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	opts, err := s.cfg.Accounts.BeginStepUpPasskey(r.Context(), sess)
+	s.cfg.Metrics.mfaPasskeyEvent("step_up_begin", mfaOutcome(err))
 	if err != nil {
 		return err
 	}

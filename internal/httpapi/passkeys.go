@@ -53,11 +53,28 @@ func passkeyError(err error, status int) error {
 
 // passkeyCaller is the signed-in user of a passkey management request.
 func (s *Server) passkeyCaller(r *http.Request) (*passkeys.Service, *sessions.Session, *users.User, error) {
+	return s.passkeyCallerOf(r, s.caller)
+}
+
+// passkeyRegistrant is the signed-in user of a passkey registration: a full session, or,
+// when passkeys are a second factor, a session limited to enrolment (mfa: required), for
+// which the passkey is the first factor.
+func (s *Server) passkeyRegistrant(r *http.Request) (*passkeys.Service, *sessions.Session, *users.User, error) {
+	return s.passkeyCallerOf(r, func(r *http.Request) (*sessions.Session, error) {
+		sess, err := s.callerAny(r)
+		if err != nil {
+			return nil, err
+		}
+		return sess, s.cfg.Accounts.CanRegisterPasskey(sess)
+	})
+}
+
+func (s *Server) passkeyCallerOf(r *http.Request, caller func(*http.Request) (*sessions.Session, error)) (*passkeys.Service, *sessions.Session, *users.User, error) {
 	pk, err := s.passkeyService()
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	sess, err := s.caller(r)
+	sess, err := caller(r)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -114,7 +131,7 @@ func (s *Server) passkeyRegisterBegin(w http.ResponseWriter, r *http.Request) er
 	if err := decodeJSON(w, r, &struct{}{}, true); err != nil {
 		return err
 	}
-	pk, sess, u, err := s.passkeyCaller(r)
+	pk, sess, u, err := s.passkeyRegistrant(r)
 	if err != nil {
 		return err
 	}
@@ -176,13 +193,20 @@ func (s *Server) passkeyRegisterFinish(w http.ResponseWriter, r *http.Request) e
 			return errorf(http.StatusBadRequest, codeInvalidRequest, `"name" must not be empty`)
 		}
 	}
-	pk, sess, u, err := s.passkeyCaller(r)
+	pk, sess, u, err := s.passkeyRegistrant(r)
 	if err != nil {
 		return err
 	}
 	p, err := pk.FinishRegistration(r.Context(), u.ID, registrationBinding(sess), name, body)
 	if err != nil {
 		return passkeyError(err, http.StatusBadRequest)
+	}
+	if err := s.cfg.Accounts.PasskeyRegistered(r.Context(), sess, s.client(r)); err != nil {
+		return err
+	}
+	if sess.Purpose != "" {
+		// The limited session ended with enrolment: the client signs in again, with MFA.
+		http.SetCookie(w, s.sessionCookie("", time.Time{}))
 	}
 	writeJSON(w, http.StatusCreated, toPasskeyJSON(p))
 	return nil

@@ -201,3 +201,19 @@ func (f *memFixture) beginRegistration(tb testing.TB) {
 		tb.Fatal(err)
 	}
 }
+
+// beginAssertion begins a second-factor check of tUser with fixedChallenge.
+func (f *memFixture) beginAssertion(tb testing.TB) {
+	tb.Helper()
+	u, _, err := f.svc.user(context.Background(), tUser, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, sd, err := f.svc.wa.BeginLogin(u, webauthn.WithChallenge(fixedChallenge))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.svc.put(context.Background(), kindAssert, tUser, tBind, sd); err != nil {
+		tb.Fatal(err)
+	}
+}

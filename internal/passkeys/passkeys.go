@@ -48,6 +48,7 @@
 package passkeys
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -384,17 +385,6 @@ func (s *Service) BeginRegistration(ctx context.Context, userID, account, bind s
 	return json.Marshal(creation)
 }
 
-// clientChallenge reads the challenge out of a response's clientDataJSON.
-func clientChallenge(clientDataJSON []byte) string {
-	var cd struct {
-		Challenge string `json:"challenge"`
-	}
-	if json.Unmarshal(clientDataJSON, &cd) != nil {
-		return ""
-	}
-	return cd.Challenge
-}
-
 // FinishRegistration verifies the browser's PublicKeyCredential JSON (the result of
 // navigator.credentials.create, §5.1) for userID and bind, and stores the passkey under name
 // (a default when empty).
@@ -408,7 +398,7 @@ func (s *Service) FinishRegistration(ctx context.Context, userID, bind, name str
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	p, err := s.take(ctx, clientChallenge(parsed.Raw.AttestationResponse.ClientDataJSON), kindRegister, bind)
+	p, err := s.take(ctx, parsed.Response.CollectedClientData.Challenge, kindRegister, bind)
 	if err != nil {
 		return nil, err
 	}
@@ -498,6 +488,30 @@ func (s *Service) Delete(ctx context.Context, userID, id string) error {
 	return s.audit.Record(ctx, audit.Event{Type: EventDeleted, UserID: userID, Actor: "user", Outcome: audit.Success})
 }
 
+// RemoveAll deletes every passkey of userID (an administrator's reset of the user's factors)
+// and returns how many it deleted; each deletion is audited as EventDeleted by actor, with
+// reason. A passkey deleted meanwhile is not an error.
+func (s *Service) RemoveAll(ctx context.Context, userID, actor, reason string) (int, error) {
+	list, err := s.store.PasskeysByUser(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range list {
+		if err := s.store.DeletePasskey(ctx, userID, p.ID); errors.Is(err, ErrNotFound) {
+			continue
+		} else if err != nil {
+			return n, err
+		}
+		n++
+		if err := s.audit.Record(ctx, audit.Event{Type: EventDeleted, UserID: userID, Actor: actor, Outcome: audit.Success,
+			Reason: reason}); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
 // BeginLogin starts a password-less, usernameless sign-in: request options with an empty
 // allowCredentials (the authenticator offers its discoverable credentials for the RP ID) and
 // user verification required. bind must be passed again to FinishLogin.
@@ -574,39 +588,47 @@ func (s *Service) finishAssertion(ctx context.Context, kind, userID, bind string
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	p, err := s.take(ctx, clientChallenge(parsed.Raw.AssertionResponse.ClientDataJSON), kind, bind)
+	// The parser has decoded clientDataJSON already: its challenge finds the ceremony.
+	p, err := s.take(ctx, parsed.Response.CollectedClientData.Challenge, kind, bind)
 	if err != nil {
 		return nil, err
 	}
 	if p.UserID != userID {
 		return nil, fmt.Errorf("%w: challenge of another user", ErrInvalid)
 	}
-	pk, err := s.store.PasskeyByCredentialID(ctx, parsed.RawID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("%w: unknown credential", ErrInvalid)
-	}
-	if err != nil {
-		return nil, err
-	}
 	// The credential must belong to the user the ceremony is for: the user handle the
 	// authenticator returned (password-less), or the known user (second factor).
-	owner := userID
-	if kind == kindLogin {
-		owner = string(parsed.Response.UserHandle)
-	}
-	if pk.UserID != owner {
-		return nil, fmt.Errorf("%w: credential of another user", ErrInvalid)
-	}
+	var pk *Passkey
 	var cred *webauthn.Credential
 	if kind == kindLogin {
+		pk, err = s.store.PasskeyByCredentialID(ctx, parsed.RawID)
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("%w: unknown credential", ErrInvalid)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if pk.UserID != string(parsed.Response.UserHandle) {
+			return nil, fmt.Errorf("%w: credential of another user", ErrInvalid)
+		}
 		u := &waUser{id: pk.UserID, creds: []webauthn.Credential{pk.credential()}}
 		_, cred, err = s.wa.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return u, nil }, p.Session, parsed)
 	} else {
 		// The library checks that the user owns every credential the options allowed, so
-		// it needs them all, not only the one presented.
-		var u *waUser
-		if u, _, err = s.user(ctx, userID, ""); err != nil {
-			return nil, err
+		// it needs them all; the presented one is picked among them (one store read, not
+		// two), and a credential that is not the user's is unknown.
+		u, list, uerr := s.user(ctx, userID, "")
+		if uerr != nil {
+			return nil, uerr
+		}
+		for _, c := range list {
+			if bytes.Equal(c.CredentialID, parsed.RawID) {
+				pk = c
+				break
+			}
+		}
+		if pk == nil {
+			return nil, fmt.Errorf("%w: unknown credential or credential of another user", ErrInvalid)
 		}
 		cred, err = s.wa.ValidateLogin(u, p.Session, parsed)
 	}

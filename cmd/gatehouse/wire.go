@@ -127,6 +127,8 @@ type app struct {
 	// oidc and oidcCodes run the authorization code flow for registered clients (docs/oidc.md).
 	oidc      *oidc.Service
 	oidcCodes *oidc.Codes
+	// backchannel queues logout tokens for clients when their sessions end (run by serve).
+	backchannel *oidc.Backchannel
 	// importer runs bulk user imports (HTTP and `gatehouse import users`).
 	importer *userimport.Importer
 	// roles grants scopes to users (docs/roles.md).
@@ -292,22 +294,30 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if cfg.LegacyPasswordEndpoint != "" {
 		acc.WithLegacyPasswords(userimport.NewPasswordEndpoint(cfg.LegacyPasswordEndpoint, []byte(cfg.LegacyPasswordSecret), nil, now))
 	}
+	clients := oidc.NewService(db, now)
+	bcl, err := oidc.NewBackchannel(clients, db, ts, oidc.BackchannelConfig{}, now, observer(outcomes), log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	sm.WithEndHook(bcl.SessionsEnded)
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
-		retention:  retention,
-		legacy:     lg,
-		accounts:   acc,
-		limiter:    limiter,
-		redis:      rc,
-		buckets:    buckets,
-		accessKeys: ak,
-		passkeys:   pks,
-		oidc:       oidc.NewService(db, now),
-		oidcCodes:  oidc.NewCodes(db, now),
-		importer:   userimport.New(db, hasher, sm, now),
-		roles:      roles.New(db, al, now),
-		mail:       mailer,
-		webhooks:   hooks,
+		retention:   retention,
+		legacy:      lg,
+		accounts:    acc,
+		limiter:     limiter,
+		redis:       rc,
+		buckets:     buckets,
+		accessKeys:  ak,
+		passkeys:    pks,
+		oidc:        clients,
+		backchannel: bcl,
+		oidcCodes:   oidc.NewCodes(db, now),
+		importer:    userimport.New(db, hasher, sm, now),
+		roles:       roles.New(db, al, now),
+		mail:        mailer,
+		webhooks:    hooks,
 
 		outboxOutcomes: outcomes,
 	}, nil

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,15 +45,19 @@ type bclEnv struct {
 }
 
 func newBCLEnv(t *testing.T) *bclEnv {
-	var sm *sessions.Manager
-	e := newEnv(t, func(c *httpapi.Config, _ *ratelimit.Policy) { sm = c.Sessions })
+	// The hook is installed before the server starts (the notifier, which needs the env's
+	// database, is built right after).
+	var notifier atomic.Pointer[gho.Backchannel]
+	e := newEnv(t, func(c *httpapi.Config, _ *ratelimit.Policy) {
+		c.Sessions.WithEndHook(func(ctx context.Context, ended []*sessions.Session) { notifier.Load().SessionsEnded(ctx, ended) })
+	})
 	b := &bclEnv{env: e, got: make(chan logoutToken, 10)}
 	bc, err := gho.NewBackchannel(gho.NewService(e.db, e.clock.Now), e.db, e.tokens,
 		gho.BackchannelConfig{Worker: outbox.Config{Poll: 20 * time.Millisecond}}, e.clock.Now, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	sm.WithEndHook(bc.SessionsEnded)
+	notifier.Store(bc)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); bc.Run(ctx) }()

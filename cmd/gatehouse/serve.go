@@ -150,6 +150,7 @@ func serve(ctx context.Context, e runEnv) error {
 	if a.webhooks != nil {
 		go a.webhooks.Run(ctx)
 	}
+	go a.backchannel.Run(ctx)
 	if a.redis != nil {
 		go a.redis.Listen(ctx, a.sessions.Poke)
 	}

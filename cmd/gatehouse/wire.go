@@ -127,6 +127,8 @@ type app struct {
 	// oidc and oidcCodes run the authorization code flow for registered clients (docs/oidc.md).
 	oidc      *oidc.Service
 	oidcCodes *oidc.Codes
+	// backchannel queues logout tokens for clients when their sessions end (run by serve).
+	backchannel *oidc.Backchannel
 	// importer runs bulk user imports (HTTP and `gatehouse import users`).
 	importer *userimport.Importer
 	// roles grants scopes to users (docs/roles.md).
@@ -297,6 +299,13 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		db.Close()
 		return nil, err
 	}
+	clients := oidc.NewService(db, now)
+	bcl, err := oidc.NewBackchannel(clients, db, ts, oidc.BackchannelConfig{}, now, observer(outcomes), log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	sm.WithEndHook(bcl.SessionsEnded)
 	return &app{
 		cfg: cfg, log: log, db: db, kek: kek, hasher: hasher, keys: km, tokens: ts, sessions: sm, audit: al,
 		retention:  retention,
@@ -307,13 +316,14 @@ func open(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 		buckets:    buckets,
 		accessKeys: ak,
 		passkeys:   pks,
-		oidc:       oidc.NewService(db, now),
+		oidc:       clients,
 		oidcCodes:  oidc.NewCodes(db, now),
 		roles:      roles.New(db, al, now),
 		importer:   userimport.New(db, hasher, sm, now).WithTOTP(seeds),
 		mail:       mailer,
 		webhooks:   hooks,
 
+		backchannel:    bcl,
 		outboxOutcomes: outcomes,
 	}, nil
 }

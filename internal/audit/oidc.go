@@ -10,3 +10,8 @@ const (
 	OAuthCodeIssued     = "oauth_code.issued"
 	OAuthCodeReplayed   = "oauth_code.replayed"
 )
+
+// Events of RP-Initiated Logout (docs/oidc.md).
+const (
+	OAuthLogout = "oauth.logout" // a session ended at /oauth/logout; Reason "id_token_hint" or "confirmed"
+)

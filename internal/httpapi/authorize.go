@@ -32,6 +32,7 @@ func (s *Server) oidcRoutes() {
 	s.handle("GET /oauth/authorize/resume", s.authorizeResume)
 	s.handle("POST /oauth/authorize/consent", s.authorizeConsent)
 	s.clientRoutes()
+	s.logoutRoutes()
 }
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request, status int, title, detail string) error {

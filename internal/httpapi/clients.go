@@ -39,12 +39,16 @@ type clientBody struct {
 	FirstParty             bool     `json:"first_party"`
 	AccessTokenTTL         int      `json:"access_token_ttl"` // seconds; 0: the server default
 	IDTokenTTL             int      `json:"id_token_ttl"`
+	// Back-Channel Logout 1.0 §2.2 (docs/oidc.md).
+	BackchannelLogoutURI             string `json:"backchannel_logout_uri"`
+	BackchannelLogoutSessionRequired bool   `json:"backchannel_logout_session_required"`
 }
 
 func (b *clientBody) spec() oidc.ClientSpec {
 	return oidc.ClientSpec{Name: b.Name, Type: b.Type, RedirectURIs: b.RedirectURIs, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs,
 		AllowedScopes: b.AllowedScopes, FirstParty: b.FirstParty,
-		AccessTTL: time.Duration(b.AccessTokenTTL) * time.Second, IDTTL: time.Duration(b.IDTokenTTL) * time.Second}
+		AccessTTL: time.Duration(b.AccessTokenTTL) * time.Second, IDTTL: time.Duration(b.IDTokenTTL) * time.Second,
+		BackchannelLogoutURI: b.BackchannelLogoutURI, BackchannelLogoutSessionRequired: b.BackchannelLogoutSessionRequired}
 }
 
 type clientJSON struct {
@@ -64,7 +68,8 @@ func toClientJSON(c *oidc.Client) clientJSON {
 	}
 	return clientJSON{ClientID: c.ID, clientBody: clientBody{Name: c.Name, Type: c.Type, RedirectURIs: nz(c.RedirectURIs),
 		PostLogoutRedirectURIs: nz(c.PostLogoutRedirectURIs), AllowedScopes: nz(c.AllowedScopes), FirstParty: c.FirstParty,
-		AccessTokenTTL: int(c.AccessTTL / time.Second), IDTokenTTL: int(c.IDTTL / time.Second)}, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		AccessTokenTTL: int(c.AccessTTL / time.Second), IDTokenTTL: int(c.IDTTL / time.Second),
+		BackchannelLogoutURI: c.BackchannelLogoutURI, BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired}, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 }
 
 func clientError(err error) error {
@@ -143,6 +148,11 @@ func (s *Server) adminDeleteClient(w http.ResponseWriter, r *http.Request) error
 	id := r.PathValue("id")
 	if err := s.cfg.OIDC.DeleteClient(r.Context(), id); err != nil {
 		return clientError(err)
+	}
+	// Every access token minted for the client dies through the revocation feed (a client_id
+	// entry); its refresh tokens die with its registration (the client cannot authenticate).
+	if err := s.cfg.Sessions.RevokeClients(r.Context(), "", []string{id}); err != nil {
+		return err
 	}
 	if err := s.oidcEvent(r, audit.OAuthClientDeleted, "", "", id, "admin"); err != nil {
 		return err

@@ -247,6 +247,10 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request) error {
 		d["claims_parameter_supported"] = false
 		d["request_parameter_supported"] = false
 		d["request_uri_parameter_supported"] = false
+		d["end_session_endpoint"] = iss + "/oauth/logout"
+		d["backchannel_logout_supported"] = true
+		d["backchannel_logout_session_supported"] = true
+		d["revocation_endpoint_auth_methods_supported"] = []string{"none", "client_secret_basic", "client_secret_post"}
 		d["claims_supported"] = []string{"iss", "sub", "aud", "exp", "iat", "jti", "auth_time", "nonce", "acr", "amr", "at_hash", "azp", "sid",
 			"client_id", "scope", "email", "email_verified", "name", "locale", "picture", "updated_at"}
 	}
@@ -402,7 +406,8 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.publicClient(r, form); err != nil {
+	owner, err := s.revokeCaller(r, form) // docs/oidc.md: a registered client revokes only its own tokens
+	if err != nil {
 		return err
 	}
 	if err := s.allow(r, "revoke", revokeLimit); err != nil {
@@ -416,17 +421,20 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case tokens.LooksLikeJWT(tok):
 		c, err := s.cfg.Tokens.Parse(tok) // a session token or a client token
-		if err == nil {
+		if err == nil && (owner == "" || c.ClientID == owner) {
 			if err := s.cfg.Sessions.RevokeTokenID(r.Context(), c.ID, c.Session, c.Subject, time.Unix(c.Expiry, 0).Add(s.cfg.Tokens.Config().Leeway)); err != nil {
 				return err
 			}
 		}
 	case strings.HasPrefix(tok, sessions.RefreshTokenPrefix):
 		if sess, err := s.cfg.Sessions.PeekRefresh(r.Context(), tok); err == nil {
-			sessionID = sess.ID
+			if owner == "" || sess.ClientID == owner {
+				sessionID = sess.ID
+			}
 		} else if !errors.Is(err, sessions.ErrInvalid) {
 			return err
 		}
+	case owner != "": // registered clients hold no session tokens
 	default:
 		if sess, err := s.cfg.Sessions.Validate(r.Context(), tok); err == nil {
 			sessionID = sess.ID

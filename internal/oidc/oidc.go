@@ -58,6 +58,11 @@ type Client struct {
 	IDTTL     time.Duration
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// BackchannelLogoutURI receives a logout token when a session of this client ends
+	// (OpenID Connect Back-Channel Logout 1.0; empty: not notified).
+	// BackchannelLogoutSessionRequired: the token must carry sid (it always does here).
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
 }
 
 // Consent is what a user granted a client: remembered so the consent page is shown once.
@@ -120,6 +125,9 @@ type ClientSpec struct {
 	AllowedScopes          []string
 	FirstParty             bool
 	AccessTTL, IDTTL       time.Duration
+	// Back-Channel Logout 1.0 §2.2 registration.
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
 }
 
 const (
@@ -162,6 +170,11 @@ func (sp *ClientSpec) validate() error {
 	}
 	if !slices.Contains(sp.AllowedScopes, ScopeOpenID) {
 		errs = append(errs, inputErr("allowed_scopes must include openid"))
+	}
+	if sp.BackchannelLogoutURI != "" {
+		if err := CheckBackchannelURI(sp.BackchannelLogoutURI); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if sp.AccessTTL < 0 || sp.AccessTTL > 24*time.Hour || sp.IDTTL < 0 || sp.IDTTL > 24*time.Hour {
 		errs = append(errs, inputErr("token lifetimes must be between 0 (the default) and 24 hours"))
@@ -241,7 +254,8 @@ func (s *Service) CreateClient(ctx context.Context, sp ClientSpec) (*Client, sec
 	now := s.now().UTC().Truncate(time.Microsecond)
 	c := &Client{ID: secret.NewID(), Name: sp.Name, Type: sp.Type, RedirectURIs: sp.RedirectURIs,
 		PostLogoutRedirectURIs: sp.PostLogoutRedirectURIs, AllowedScopes: sp.AllowedScopes, FirstParty: sp.FirstParty,
-		AccessTTL: sp.AccessTTL, IDTTL: sp.IDTTL, CreatedAt: now, UpdatedAt: now}
+		AccessTTL: sp.AccessTTL, IDTTL: sp.IDTTL, CreatedAt: now, UpdatedAt: now,
+		BackchannelLogoutURI: sp.BackchannelLogoutURI, BackchannelLogoutSessionRequired: sp.BackchannelLogoutSessionRequired}
 	var sec secret.Redacted
 	if c.Type == Confidential {
 		sec = secret.Redacted("ghcs_" + secret.NewToken())
@@ -265,6 +279,7 @@ func (s *Service) UpdateClient(ctx context.Context, id string, sp ClientSpec) (*
 	}
 	c.Name, c.RedirectURIs, c.PostLogoutRedirectURIs, c.AllowedScopes = sp.Name, sp.RedirectURIs, sp.PostLogoutRedirectURIs, sp.AllowedScopes
 	c.FirstParty, c.AccessTTL, c.IDTTL, c.UpdatedAt = sp.FirstParty, sp.AccessTTL, sp.IDTTL, s.now().UTC().Truncate(time.Microsecond)
+	c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired = sp.BackchannelLogoutURI, sp.BackchannelLogoutSessionRequired
 	if err := s.store.UpdateClient(ctx, c); err != nil {
 		return nil, err
 	}

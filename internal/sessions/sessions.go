@@ -186,6 +186,8 @@ type Manager struct {
 
 	poke   chan struct{}
 	fanout func()
+
+	endHook EndHook // see ended.go
 }
 
 // NewManager returns a Manager over store. now is the clock (time.Now in production).
@@ -426,11 +428,13 @@ func (m *Manager) Announce(ctx context.Context) { m.revoked(ctx) }
 
 // Revoke ends one session. Revoking a session that no longer exists returns ErrNotFound.
 func (m *Manager) Revoke(ctx context.Context, id string) error {
+	before := m.beforeRevoke(ctx, id)
 	m.cache.evict(id)
 	err := m.store.DeleteSession(ctx, id, m.now().Add(m.cfg.RevocationRetention))
 	m.cache.evict(id) // a concurrent Validate may have cached it meanwhile
 	if err == nil {
 		m.revoked(ctx)
+		m.ended(ctx, []*Session{before}, []string{id})
 	}
 	return err
 }
@@ -438,10 +442,12 @@ func (m *Manager) Revoke(ctx context.Context, id string) error {
 // RevokeUser ends every session of userID except the one named except (empty for all) and
 // returns the ids it ended.
 func (m *Manager) RevokeUser(ctx context.Context, userID, except string) ([]string, error) {
+	before := m.beforeRevokeUser(ctx, userID)
 	ids, err := m.store.DeleteUserSessions(ctx, userID, except, m.now().Add(m.cfg.RevocationRetention))
 	m.cache.evictUser(userID, except)
 	if len(ids) > 0 {
 		m.revoked(ctx)
+		m.ended(ctx, before, ids)
 	}
 	return ids, err
 }

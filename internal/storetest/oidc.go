@@ -29,7 +29,8 @@ func testClients(t *testing.T, s OIDCStore) {
 	ctx := context.Background()
 	conf := &oidc.Client{ID: secret.NewID(), Name: "Billing", Type: oidc.Confidential, SecretHash: oidc.HashSecret("s"),
 		RedirectURIs: []string{"https://app.example/cb", "http://127.0.0.1/cb"}, PostLogoutRedirectURIs: []string{"https://app.example/"},
-		AllowedScopes: []string{"openid", "email"}, FirstParty: true, AccessTTL: 5 * time.Minute, IDTTL: time.Minute, CreatedAt: base, UpdatedAt: base}
+		AllowedScopes: []string{"openid", "email"}, FirstParty: true, AccessTTL: 5 * time.Minute, IDTTL: time.Minute, CreatedAt: base, UpdatedAt: base,
+		BackchannelLogoutURI: "https://app.example/bcl?x=1", BackchannelLogoutSessionRequired: true}
 	pub := &oidc.Client{ID: secret.NewID(), Name: "CLI", Type: oidc.Public, RedirectURIs: []string{"com.example.cli:/cb"},
 		AllowedScopes: []string{"openid"}, CreatedAt: base, UpdatedAt: base}
 	for _, c := range []*oidc.Client{conf, pub} {
@@ -53,10 +54,12 @@ func testClients(t *testing.T, s OIDCStore) {
 	}
 	upd := *pub
 	upd.Name, upd.RedirectURIs, upd.FirstParty, upd.UpdatedAt = "CLI 2", []string{"com.example.cli:/cb2"}, true, base.Add(time.Hour)
+	upd.BackchannelLogoutURI, upd.BackchannelLogoutSessionRequired = "https://cli.example/bcl", true
 	if err := s.UpdateClient(ctx, &upd); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.ClientByID(ctx, pub.ID); got == nil || got.Name != "CLI 2" || got.RedirectURIs[0] != "com.example.cli:/cb2" || !got.FirstParty || !got.UpdatedAt.Equal(upd.UpdatedAt) {
+	if got, _ := s.ClientByID(ctx, pub.ID); got == nil || got.Name != "CLI 2" || got.RedirectURIs[0] != "com.example.cli:/cb2" || !got.FirstParty || !got.UpdatedAt.Equal(upd.UpdatedAt) ||
+		got.BackchannelLogoutURI != upd.BackchannelLogoutURI || !got.BackchannelLogoutSessionRequired {
 		t.Fatalf("after update: %+v", got)
 	}
 	if err := s.DeleteClient(ctx, pub.ID); err != nil {

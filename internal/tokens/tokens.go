@@ -324,6 +324,10 @@ func (s *Service) VerifyAccess(ctx context.Context, raw string) (*AccessClaims, 
 		return nil, nil, fmt.Errorf("%w: session of another subject", ErrInvalid)
 	}
 	revoked, err := s.revoked.IsRevoked(ctx, c.ID)
+	if err == nil && !revoked && c.ClientID != "" && c.ClientID != s.cfg.ClientID {
+		// A registered client's token: dead once the client is deleted (docs/oidc.md).
+		revoked, err = s.sessions.ClientRevoked(ctx, c.ClientID, time.Unix(c.IssuedAt, 0))
+	}
 	if err != nil {
 		return nil, nil, err
 	}

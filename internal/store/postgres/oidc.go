@@ -13,7 +13,7 @@ import (
 
 var _ oidc.Store = (*DB)(nil)
 
-const clientColumns = "id, name, type, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, first_party, access_ttl_s, id_ttl_s, created_at, updated_at"
+const clientColumns = "id, name, type, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, first_party, access_ttl_s, id_ttl_s, created_at, updated_at, backchannel_logout_uri, backchannel_logout_session_required"
 
 func orNil(s []string) []string {
 	if len(s) == 0 {
@@ -25,7 +25,7 @@ func orNil(s []string) []string {
 func scanClient(row pgx.Row) (*oidc.Client, error) {
 	var c oidc.Client
 	var access, id int64
-	if err := row.Scan(&c.ID, &c.Name, &c.Type, &c.SecretHash, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.AllowedScopes, &c.FirstParty, &access, &id, &c.CreatedAt, &c.UpdatedAt); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &c.Type, &c.SecretHash, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.AllowedScopes, &c.FirstParty, &access, &id, &c.CreatedAt, &c.UpdatedAt, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired); err != nil {
 		return nil, err
 	}
 	c.RedirectURIs, c.PostLogoutRedirectURIs, c.AllowedScopes = orNil(c.RedirectURIs), orNil(c.PostLogoutRedirectURIs), orNil(c.AllowedScopes)
@@ -39,9 +39,9 @@ func scanClient(row pgx.Row) (*oidc.Client, error) {
 
 // CreateClient implements oidc.Store.
 func (db *DB) CreateClient(ctx context.Context, c *oidc.Client) error {
-	_, err := db.pool.Exec(ctx, "INSERT INTO oauth_clients ("+clientColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+	_, err := db.pool.Exec(ctx, "INSERT INTO oauth_clients ("+clientColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
 		c.ID, c.Name, c.Type, c.SecretHash, scopesArray(c.RedirectURIs), scopesArray(c.PostLogoutRedirectURIs), scopesArray(c.AllowedScopes),
-		c.FirstParty, int64(c.AccessTTL/time.Second), int64(c.IDTTL/time.Second), c.CreatedAt, c.UpdatedAt)
+		c.FirstParty, int64(c.AccessTTL/time.Second), int64(c.IDTTL/time.Second), c.CreatedAt, c.UpdatedAt, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired)
 	if isUnique(err) {
 		return oidc.ErrConflict
 	}
@@ -77,9 +77,9 @@ func (db *DB) ListClients(ctx context.Context) ([]*oidc.Client, error) {
 
 // UpdateClient implements oidc.Store.
 func (db *DB) UpdateClient(ctx context.Context, c *oidc.Client) error {
-	return affectedOIDC(db.pool.Exec(ctx, "UPDATE oauth_clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, allowed_scopes = $4, first_party = $5, access_ttl_s = $6, id_ttl_s = $7, updated_at = $8 WHERE id = $9",
+	return affectedOIDC(db.pool.Exec(ctx, "UPDATE oauth_clients SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, allowed_scopes = $4, first_party = $5, access_ttl_s = $6, id_ttl_s = $7, updated_at = $8, backchannel_logout_uri = $9, backchannel_logout_session_required = $10 WHERE id = $11",
 		c.Name, scopesArray(c.RedirectURIs), scopesArray(c.PostLogoutRedirectURIs), scopesArray(c.AllowedScopes),
-		c.FirstParty, int64(c.AccessTTL/time.Second), int64(c.IDTTL/time.Second), c.UpdatedAt, c.ID))
+		c.FirstParty, int64(c.AccessTTL/time.Second), int64(c.IDTTL/time.Second), c.UpdatedAt, c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.ID))
 }
 
 // DeleteClient implements oidc.Store (consents go by the foreign key's cascade).

@@ -12,7 +12,7 @@ import (
 
 var _ oidc.Store = (*DB)(nil)
 
-const clientColumns = "id, name, type, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, first_party, access_ttl_s, id_ttl_s, created_at, updated_at"
+const clientColumns = "id, name, type, secret_hash, redirect_uris, post_logout_redirect_uris, allowed_scopes, first_party, access_ttl_s, id_ttl_s, created_at, updated_at, backchannel_logout_uri, backchannel_logout_session_required"
 
 func fields(s string) []string {
 	if f := strings.Fields(s); len(f) > 0 {
@@ -25,7 +25,7 @@ func scanClient(row interface{ Scan(...any) error }) (*oidc.Client, error) {
 	var c oidc.Client
 	var redirects, logouts, scopes string
 	var access, id, created, updated int64
-	if err := row.Scan(&c.ID, &c.Name, &c.Type, &c.SecretHash, &redirects, &logouts, &scopes, &c.FirstParty, &access, &id, &created, &updated); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &c.Type, &c.SecretHash, &redirects, &logouts, &scopes, &c.FirstParty, &access, &id, &created, &updated, &c.BackchannelLogoutURI, &c.BackchannelLogoutSessionRequired); err != nil {
 		return nil, err
 	}
 	c.RedirectURIs, c.PostLogoutRedirectURIs, c.AllowedScopes = fields(redirects), fields(logouts), fields(scopes)
@@ -39,9 +39,9 @@ func scanClient(row interface{ Scan(...any) error }) (*oidc.Client, error) {
 
 // CreateClient implements oidc.Store.
 func (db *DB) CreateClient(ctx context.Context, c *oidc.Client) error {
-	_, err := db.exec(ctx, "INSERT INTO oauth_clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := db.exec(ctx, "INSERT INTO oauth_clients ("+clientColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		c.ID, c.Name, c.Type, c.SecretHash, strings.Join(c.RedirectURIs, " "), strings.Join(c.PostLogoutRedirectURIs, " "),
-		strings.Join(c.AllowedScopes, " "), c.FirstParty, int64(c.AccessTTL/time.Second), int64(c.IDTTL/time.Second), toDB(c.CreatedAt), toDB(c.UpdatedAt))
+		strings.Join(c.AllowedScopes, " "), c.FirstParty, int64(c.AccessTTL/time.Second), int64(c.IDTTL/time.Second), toDB(c.CreatedAt), toDB(c.UpdatedAt), c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired)
 	if isUnique(err) {
 		return oidc.ErrConflict
 	}
@@ -77,9 +77,9 @@ func (db *DB) ListClients(ctx context.Context) ([]*oidc.Client, error) {
 
 // UpdateClient implements oidc.Store.
 func (db *DB) UpdateClient(ctx context.Context, c *oidc.Client) error {
-	res, err := db.exec(ctx, "UPDATE oauth_clients SET name = ?, redirect_uris = ?, post_logout_redirect_uris = ?, allowed_scopes = ?, first_party = ?, access_ttl_s = ?, id_ttl_s = ?, updated_at = ? WHERE id = ?",
+	res, err := db.exec(ctx, "UPDATE oauth_clients SET name = ?, redirect_uris = ?, post_logout_redirect_uris = ?, allowed_scopes = ?, first_party = ?, access_ttl_s = ?, id_ttl_s = ?, updated_at = ?, backchannel_logout_uri = ?, backchannel_logout_session_required = ? WHERE id = ?",
 		c.Name, strings.Join(c.RedirectURIs, " "), strings.Join(c.PostLogoutRedirectURIs, " "), strings.Join(c.AllowedScopes, " "),
-		c.FirstParty, int64(c.AccessTTL/time.Second), int64(c.IDTTL/time.Second), toDB(c.UpdatedAt), c.ID)
+		c.FirstParty, int64(c.AccessTTL/time.Second), int64(c.IDTTL/time.Second), toDB(c.UpdatedAt), c.BackchannelLogoutURI, c.BackchannelLogoutSessionRequired, c.ID)
 	return affected(res, err, oidc.ErrNotFound)
 }
 

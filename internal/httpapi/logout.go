@@ -167,7 +167,7 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := oidc.LogoutView{UserEmail: u.Email, Action: logoutConfirmPath, LogoutID: string(h)}
+	v := oidc.LogoutView{UserEmail: u.Email, Action: logoutConfirmPath, LogoutID: string(h), RedirectURI: t.redirect}
 	if t.client != nil {
 		v.ClientName = t.client.Name
 	}

@@ -44,13 +44,13 @@ type bclEnv struct {
 	receiver *httptest.Server
 }
 
-func newBCLEnv(t *testing.T) *bclEnv {
+func newBCLEnv(t *testing.T, opts ...option) *bclEnv {
 	// The hook is installed before the server starts (the notifier, which needs the env's
 	// database, is built right after).
 	var notifier atomic.Pointer[gho.Backchannel]
-	e := newEnv(t, func(c *httpapi.Config, _ *ratelimit.Policy) {
+	e := newEnv(t, append([]option{func(c *httpapi.Config, _ *ratelimit.Policy) {
 		c.Sessions.WithEndHook(func(ctx context.Context, ended []*sessions.Session) { notifier.Load().SessionsEnded(ctx, ended) })
-	})
+	}}, opts...)...)
 	b := &bclEnv{env: e, got: make(chan logoutToken, 10)}
 	bc, err := gho.NewBackchannel(gho.NewService(e.db, e.clock.Now), e.db, e.tokens,
 		gho.BackchannelConfig{Worker: outbox.Config{Poll: 20 * time.Millisecond}}, e.clock.Now, nil, slog.New(slog.DiscardHandler))
@@ -347,4 +347,35 @@ func TestBackchannelLogout(t *testing.T) {
 		b.do("PATCH", "/v1/admin/users/"+uid, map[string]any{"disabled": true}, asAdmin()...).wantStatus(t, http.StatusOK)
 		b.wantLogoutToken(t, uid, sid)
 	})
+}
+
+// With the hosted pages on, the confirmation of a logout without id_token_hint and the
+// signed-out page are the styled pages, and the confirmation's form-action allows the
+// registered post-logout URI (browsers check form-action on the redirect after the post).
+func TestRPLogoutHostedPages(t *testing.T) {
+	b := newBCLEnv(t, withPages)
+	b.signup("styled@example.com")
+	cookie := b.login("styled@example.com")
+	id, _ := b.client(false)
+	r := b.do("GET", "/oauth/logout?"+url.Values{"client_id": {id}, "post_logout_redirect_uri": {rpLoggedOut}}.Encode(), nil, withCookie(cookie)...)
+	r.wantStatus(t, http.StatusOK)
+	body := string(r.body)
+	csp := r.Header.Get("Content-Security-Policy")
+	if !strings.Contains(body, "/ui/assets/") || !strings.Contains(body, `name="logout_id"`) || !strings.Contains(body, "Logout RP") {
+		t.Fatalf("not the styled confirmation: %s", body)
+	}
+	if !strings.Contains(csp, "form-action 'self' https://rp.example;") && !strings.HasSuffix(csp, "form-action 'self' https://rp.example") {
+		t.Fatalf("form-action does not allow the post-logout URI: %q", csp)
+	}
+	if !strings.Contains(csp, "frame-ancestors 'none'") || !strings.Contains(csp, "'nonce-") {
+		t.Fatalf("csp %q", csp)
+	}
+	if !b.sessionLive(cookie) {
+		t.Fatal("the GET ended the session")
+	}
+	r = b.do("GET", "/oauth/logout", nil)
+	r.wantStatus(t, http.StatusOK)
+	if !strings.Contains(string(r.body), "You are signed out") || !strings.Contains(string(r.body), "/ui/assets/") {
+		t.Fatalf("signed-out page: %s", r.body)
+	}
 }

@@ -14,6 +14,10 @@ type LogoutView struct {
 	// request (a form field).
 	Action   string
 	LogoutID string
+	// RedirectURI is the registered post_logout_redirect_uri the answer will redirect to,
+	// if any: a page whose CSP limits form-action must allow its origin (browsers check
+	// form-action on the redirect after a post too).
+	RedirectURI string
 }
 
 // LogoutPages renders the pages of RP-Initiated Logout. A Pages that does not implement it

@@ -387,8 +387,8 @@ func (c *Config) Validate() error {
 	}
 	if u, err := url.Parse(c.Issuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		bad("issuer %q: want an absolute http(s) URL without query or fragment", c.Issuer)
-	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) && !c.InsecureDev {
-		bad("issuer %q: must be https unless it is localhost (or --insecure-dev)", c.Issuer)
+	} else if u.Scheme == "http" && !isLocalhost(u.Hostname()) && !c.InsecureDev {
+		bad("issuer %q: must be https unless it is localhost, a *.localhost name or loopback (or --insecure-dev)", c.Issuer)
 	}
 	if c.DatabaseURL != "" {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
@@ -503,6 +503,15 @@ func (c *Config) Validate() error {
 		c.trusted = append(c.trusted, pfx.Masked())
 	}
 	return errors.Join(errs...)
+}
+
+// isLocalhost reports whether browsers treat http://host as a secure context, where Secure
+// and __Host- cookies work: localhost, *.localhost (RFC 6761; browsers resolve these names to
+// loopback themselves) and loopback addresses. Only for the issuer, which browsers reach;
+// addresses this server itself connects to must be loopback (isLoopback).
+func isLocalhost(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	return isLoopback(h) || (strings.HasSuffix(h, ".localhost") && len(h) > len(".localhost"))
 }
 
 func isLoopback(host string) bool {

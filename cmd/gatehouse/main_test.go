@@ -281,6 +281,14 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 	if err != nil || cfg.Addr != ":8080" || cfg.DataDir != "./data" || cfg.Issuer != "http://localhost:8080" {
 		t.Fatalf("defaults: %+v %v", cfg, err)
 	}
+	// http issuers: only names browsers treat as secure contexts, unless --insecure-dev.
+	for issuer, ok := range map[string]bool{"http://a.localhost:8080": true, "http://127.0.0.1:9": true, "http://[::1]:9": true,
+		"http://localhost.example.com": false, "http://.localhost": false, "http://a.localhost.evil:80": false, "http://example.com": false} {
+		_, _, err := loadConfig("serve", nil, func(k string) string { return map[string]string{"GATEHOUSE_ISSUER": issuer}[k] })
+		if (err == nil) != ok {
+			t.Errorf("issuer %s: accepted=%v, want %v (%v)", issuer, err == nil, ok, err)
+		}
+	}
 	// Flags beat the environment, which beats the file.
 	file := filepath.Join(t.TempDir(), "g.json")
 	os.WriteFile(file, []byte(`{"addr":":1111","issuer":"https://file.example","session_idle_timeout":"1h"}`), 0o600)

@@ -25,6 +25,7 @@ export async function cookieHidden(context, page, origin) {
   const s = cookies.find((c) => c.name.endsWith('gh_session'))
   check(s && s.value, `no session cookie for ${origin}: ${JSON.stringify(cookies.map((c) => c.name))}`)
   check(s.httpOnly, 'the session cookie is not HttpOnly')
+  check(s.name === '__Host-gh_session' && s.secure && !s.domain.startsWith('.'), `the session cookie is not a Secure, host-only __Host- cookie: ${JSON.stringify(s)}`)
   const visible = await page.evaluate(() => document.cookie)
   check(!visible.includes('gh_session') && !visible.includes(s.value), `document.cookie shows the session: ${visible}`)
   return s.value

@@ -41,10 +41,10 @@ func TestHandoffInBrowser(t *testing.T) {
 	port := freePort(t)
 	a := fmt.Sprintf("http://a.localhost:%d", port)
 	b := fmt.Sprintf("http://b.localhost:%d", port)
-	// The server accepts an http issuer only on localhost itself without --insecure-dev
-	// (which also drops the cookies' Secure flag and __Host- prefix; the browser still keeps
-	// one host-only cookie per host).
+	// Browsers treat *.localhost as secure contexts, so the cookies keep their Secure flag
+	// and __Host- prefix over plain http here: one host-only cookie per host, as in
+	// production.
 	StartGatehouseOn(t, port, map[string]any{"handoff_targets": []string{b + "/v1/handoff/complete"}},
-		"GATEHOUSE_ISSUER="+a, "GATEHOUSE_INSECURE_DEV=1")
+		"GATEHOUSE_ISSUER="+a)
 	RunSpec(t, "pages-handoff.mjs", "GATEHOUSE_HOST_A="+a, "GATEHOUSE_HOST_B="+b, "GATEHOUSE_SCREENSHOTS="+screenshotDir(t))
 }

@@ -37,6 +37,13 @@ type form struct {
 	MFAToken string
 	// Recovery opens the recovery-code part of the MFA form.
 	Recovery bool
+	// MFAPasskey offers "Use a passkey" on the MFA form (the user has one); MFACode the
+	// authenticator-app code (the user has one, or the methods are unknown). The methods
+	// travel in a hidden field so that the form shown again after a wrong code offers the
+	// same ones; they only choose what is shown, the server decides what is accepted.
+	MFAPasskey bool
+	MFACode    bool
+	MFAMethods string
 	// Query is the return_to query string for links between pages ("?return_to=…").
 	Query string
 	// Forgot offers "Forgot your password?" (email can be sent).
@@ -156,6 +163,7 @@ func (h *Handler) afterSignIn(w http.ResponseWriter, r *http.Request, f *form, p
 	case errors.As(err, &mr):
 		m := h.newForm("Two-step verification", f.ReturnTo)
 		m.MFAToken = string(mr.Token)
+		m.setMFAMethods(strings.Join(mr.Methods, " "))
 		h.Page(w, r, http.StatusOK, "mfa", m)
 	case errors.As(err, &er):
 		// A session that may only enrol a second factor: the account page says so.
@@ -274,12 +282,37 @@ func (h *Handler) signInAgain(w http.ResponseWriter, r *http.Request, returnTo s
 		Next:   "/ui/login" + f.Query, NextLabel: "Sign in again"})
 }
 
+// setMFAMethods records the second factors offered ("totp passkey"): the code field unless
+// only a passkey is known, the passkey button when one is.
+func (f *form) setMFAMethods(methods string) {
+	ms := strings.Fields(methods)
+	if len(ms) > 4 {
+		ms = ms[:4]
+	}
+	f.MFAMethods, f.MFACode, f.MFAPasskey = "", len(ms) == 0, false
+	for _, m := range ms {
+		switch m {
+		case "passkey":
+			f.MFAPasskey = true
+		case "totp", "recovery_code":
+			f.MFACode = true
+		default:
+			continue
+		}
+		f.MFAMethods = strings.TrimSpace(f.MFAMethods + " " + m)
+	}
+	if !f.MFAPasskey {
+		f.MFACode = true
+	}
+}
+
 func (h *Handler) mfa(w http.ResponseWriter, r *http.Request) {
 	if !h.parseForm(w, r) {
 		return
 	}
 	f := h.newForm("Two-step verification", r.PostForm.Get("return_to"))
 	f.MFAToken = r.PostForm.Get("mfa_token")
+	f.setMFAMethods(r.PostForm.Get("methods"))
 	if f.MFAToken == "" {
 		h.signInAgain(w, r, f.ReturnTo)
 		return

@@ -143,6 +143,19 @@ await step('sign-in with a password and a TOTP code on /ui/mfa', async () => {
   check(s.session.amr.includes('mfa'), `amr after the second factor: ${s.session.amr}`)
 })
 
+await step('sign-in with a password and the passkey as the second factor on /ui/mfa', async () => {
+  await signOut()
+  await signInWithPassword()
+  const button = page.getByRole('button', { name: 'Use a passkey' })
+  await button.waitFor()
+  await page.bringToFront()
+  await button.click()
+  await page.waitForURL(`${issuer}/ui/account`)
+  const s = await page.evaluate(async () => (await fetch('/v1/session')).json())
+  check(s.session.amr.includes('mfa') && s.session.amr.some((m) => m === 'hwk' || m === 'swk'), `amr after the passkey step: ${s.session.amr}`)
+  await audit()
+})
+
 // A relying party on 127.0.0.1 that captures the authorization response.
 const responses = []
 const rp = createServer((req, res) => {

@@ -56,6 +56,33 @@
       });
     });
   }
+  // "Use a passkey" on the second-step page: options bound to the form's mfa_token, then the
+  // assertion as the second factor (cookie delivery, as the password step used).
+  var pm = document.getElementById("passkey-mfa");
+  if (pm && window.PublicKeyCredential && navigator.credentials) {
+    pm.hidden = false;
+    pm.addEventListener("click", function () {
+      var token = pm.form.elements.mfa_token.value;
+      pm.disabled = true;
+      post("/v1/login/mfa/passkey/begin", {mfa_token: token}).then(function (opts) {
+        var o = opts.publicKey;
+        o.challenge = unb64u(o.challenge);
+        (o.allowCredentials || []).forEach(function (c) { c.id = unb64u(c.id); });
+        return navigator.credentials.get({publicKey: o});
+      }).then(function (c) {
+        var r = c.response;
+        var cred = {id: c.id, rawId: b64u(c.rawId), type: c.type, response: {
+          clientDataJSON: b64u(r.clientDataJSON), authenticatorData: b64u(r.authenticatorData),
+          signature: b64u(r.signature), userHandle: r.userHandle ? b64u(r.userHandle) : null}};
+        return post("/v1/login/mfa", {mfa_token: token, credential: cred});
+      }).then(function () {
+        window.location.assign(pm.getAttribute("data-return-to") || "/ui/account");
+      }).catch(function (e) {
+        pm.disabled = false;
+        alertMsg(e && e.name === "NotAllowedError" ? "Using the passkey was cancelled." : "The passkey did not work. Try again, or start over.");
+      });
+    });
+  }
   // Email links carry their token in the fragment (never sent to a server): copy it into the
   // form's hidden field and take it out of the address bar. The form still has to be posted.
   var tf = document.querySelectorAll("form[data-fragment-token] input[name=token]");

@@ -107,7 +107,6 @@ func TestAuthorizeIDTokenHint(t *testing.T) {
 	e.signup("hint-a@example.com")
 	e.signup("hint-b@example.com")
 	a := e.login("hint-a@example.com")
-	b := e.login("hint-b@example.com")
 	id, sec := e.registerClient("confidential", true)
 	cfg := rpConfig(e, id, sec, oauth2.AuthStyleInHeader, "openid")
 	hint, _ := e.codeTokens(cfg, a).Extra("id_token").(string)
@@ -119,7 +118,7 @@ func TestAuthorizeIDTokenHint(t *testing.T) {
 	none := oauth2.SetAuthURLParam("prompt", "none")
 
 	a = e.login("hint-a@example.com") // the first sessions went idle during the two hours
-	b = e.login("hint-b@example.com")
+	b := e.login("hint-b@example.com")
 	if q := e.authorize(cfg, a, withHint, none); q.Get("code") == "" {
 		t.Fatalf("hint of the signed-in user: %v", q)
 	}

@@ -244,3 +244,29 @@ func TestDiscoveryConformance(t *testing.T) {
 		}
 	}
 }
+
+// oidcc-codereuse-30seconds: a code used again 30 s later is refused and the tokens of its
+// first use stop working; oidcc-response-type-missing: invalid_request at the redirect URI.
+func TestCodeReuseAfter30Seconds(t *testing.T) {
+	e := newEnv(t)
+	e.signup("reuse@example.com")
+	c := e.login("reuse@example.com")
+	id, sec := e.registerClient("confidential", true)
+	cfg := rpConfig(e, id, sec, oauth2.AuthStyleInParams, "openid")
+	code := e.authorize(cfg, c).Get("code")
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {rpCallback}, "client_id": {id}, "client_secret": {sec}}
+	r := postForm(e, "/oauth/token", form)
+	r.wantStatus(t, http.StatusOK)
+	at, _ := r.json(t)["access_token"].(string)
+	e.do("GET", "/oauth/userinfo", nil, withBearer(at)...).wantStatus(t, http.StatusOK)
+	e.clock.Add(30 * time.Second)
+	postForm(e, "/oauth/token", form).wantError(t, http.StatusBadRequest, "invalid_grant")
+	e.do("GET", "/oauth/userinfo", nil, withBearer(at)...).wantError(t, http.StatusUnauthorized, "invalid_token")
+
+	u, _ := url.Parse(cfg.AuthCodeURL("st-rt"))
+	q := u.Query()
+	q.Del("response_type")
+	if got := e.follow("/oauth/authorize?"+q.Encode(), c).Query(); got.Get("error") != "invalid_request" || got.Get("state") != "st-rt" {
+		t.Fatalf("response_type missing: %v", got)
+	}
+}

@@ -270,3 +270,26 @@ func TestCodeReuseAfter30Seconds(t *testing.T) {
 		t.Fatalf("response_type missing: %v", got)
 	}
 }
+
+// oidcc-scope-profile, -scope-all: profile claims (updated_at always) at userinfo only with
+// the scope; address and phone are not granted.
+func TestScopeProfile(t *testing.T) {
+	e := newEnv(t)
+	e.signup("profile@example.com")
+	c := e.login("profile@example.com")
+	id, sec := e.registerClient("confidential", true, "openid", "email", "profile")
+	for _, tc := range []struct {
+		scopes  []string
+		profile bool
+	}{
+		{[]string{"openid", "profile"}, true},
+		{[]string{"openid", "email", "profile", "address", "phone"}, true},
+		{[]string{"openid", "email"}, false},
+	} {
+		tok := e.codeTokens(rpConfig(e, id, sec, oauth2.AuthStyleInHeader, tc.scopes...), c)
+		ui := e.do("GET", "/oauth/userinfo", nil, withBearer(tok.AccessToken)...).json(t)
+		if _, has := ui["updated_at"]; has != tc.profile || ui["address"] != nil || ui["phone_number"] != nil {
+			t.Fatalf("scopes %v: userinfo %v", tc.scopes, ui)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 	"time"
@@ -19,6 +20,9 @@ import (
 const (
 	resumePath  = "/oauth/authorize/resume"
 	consentPath = "/oauth/authorize/consent"
+	// authorizePostPattern is exempt from cross-origin protection (docs/security.md): it only
+	// turns the form into the equivalent GET.
+	authorizePostPattern = "POST /oauth/authorize"
 )
 
 func (s *Server) oidcRoutes() {
@@ -29,6 +33,7 @@ func (s *Server) oidcRoutes() {
 		s.cfg.Pages = oidc.PlainPages{}
 	}
 	s.handle("GET /oauth/authorize", s.authorize)
+	s.handle(authorizePostPattern, s.authorizePost)
 	s.handle("GET /oauth/authorize/resume", s.authorizeResume)
 	s.handle("POST /oauth/authorize/consent", s.authorizeConsent)
 	s.clientRoutes()
@@ -42,6 +47,22 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, status int, title,
 
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) error {
 	return s.authorizeQuery(w, r, r.URL.Query(), time.Time{})
+}
+
+// authorizePost is an authorization request sent as a form (OpenID Connect Core §3.1.2.1:
+// the OP must accept POST). The relying party's auto-submitted form is cross-site, so the
+// SameSite=Lax session cookie is not sent with it; answering 303 with the same parameters as
+// a query makes the browser repeat the request as a top-level GET, which carries the cookie.
+// Nothing is read from the session or changed here.
+func (s *Server) authorizePost(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" || r.URL.RawQuery != "" || r.ParseForm() != nil {
+		return s.page(w, r, http.StatusBadRequest, "Invalid request", "The authorization request must be a form in the request body.")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, "/oauth/authorize?"+r.PostForm.Encode(), http.StatusSeeOther)
+	return nil
 }
 
 // authorizeResume continues a request parked while the user signed in.
@@ -116,13 +137,26 @@ func (s *Server) authorizeQuery(w http.ResponseWriter, r *http.Request, q url.Va
 	if err != nil {
 		return err
 	}
+	// id_token_hint names the user the client expects (Core §3.1.2.1): another signed-in user
+	// is sent to sign in (login_required with prompt=none, or after that sign-in).
+	hintOther := false
+	if raw := q.Get("id_token_hint"); raw != "" {
+		h, err := s.cfg.Tokens.ParseIDTokenHint(raw)
+		if err != nil {
+			return s.authzError(w, r, req, oidc.ErrInvalidRequest, "id_token_hint is not an ID token issued here")
+		}
+		hintOther = u != nil && h.Subject != u.ID
+	}
 	now := s.cfg.Now()
 	signedInSince := sess != nil && !resumed.IsZero() && !sess.AuthTime.Before(resumed.Truncate(time.Second))
 	needLogin := sess == nil
 	if sess != nil && !signedInSince {
 		needLogin = req.Has("login") ||
 			req.MaxAge >= 0 && now.Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second ||
-			req.RequireMFA && !strongACR(sess)
+			req.RequireMFA && !strongACR(sess) || hintOther
+	}
+	if sess != nil && signedInSince && hintOther {
+		return s.authzError(w, r, req, oidc.ErrLoginRequired, "the signed-in user is not the one id_token_hint names")
 	}
 	if sess != nil && signedInSince && req.RequireMFA && !strongACR(sess) {
 		return s.authzError(w, r, req, oidc.ErrUnmetAuthn, "a multi-factor sign-in is required")

@@ -272,9 +272,24 @@ func (s *Server) grantTypes() []string {
 	return g
 }
 
-// userinfo is GET /oauth/userinfo (OpenID Connect Core §5.3).
+// userinfo is GET and POST /oauth/userinfo (OpenID Connect Core §5.3). By POST the access
+// token may also come as the form field access_token (RFC 6750 §2.2), never both ways.
 func (s *Server) userinfo(w http.ResponseWriter, r *http.Request) error {
 	tok, ok := bearer(r)
+	if r.Method == http.MethodPost {
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/x-www-form-urlencoded" {
+			form, err := formParams(w, r)
+			if err != nil {
+				return err
+			}
+			if form.Has("access_token") {
+				if ok {
+					return errorf(http.StatusBadRequest, codeInvalidRequest, "the access token must be sent one way only (RFC 6750 §2)")
+				}
+				tok, ok = form.Get("access_token"), true
+			}
+		}
+	}
 	if !ok || !tokens.LooksLikeJWT(tok) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		return errorf(http.StatusUnauthorized, "invalid_token", "an access token is required")

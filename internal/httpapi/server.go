@@ -142,6 +142,9 @@ func New(cfg Config) *Server {
 	// The handoff completion is posted from another host of the deployment (cross-site by
 	// design); its single-use, host-bound code protects it (internal/httpapi/handoff.go).
 	cop.AddInsecureBypassPattern(handoffCompletePattern)
+	// A relying party posts authorization requests from its own site (OpenID Connect Core
+	// §3.1.2.1); the handler only redirects to the GET (docs/security.md).
+	cop.AddInsecureBypassPattern(authorizePostPattern)
 	cop.SetDenyHandler(http.HandlerFunc(s.denyCrossOrigin))
 	cors, err := newCORSPolicy(cfg.CORSOrigins, cop)
 	if err != nil {
@@ -253,6 +256,7 @@ func (s *Server) routes() {
 	s.handle("POST /oauth/introspect", s.resourceServer(ScopeIntrospect, s.introspect))
 	s.handle("POST /oauth/revoke", s.revoke)
 	s.handle("GET /oauth/userinfo", s.userinfo)
+	s.handle("POST /oauth/userinfo", s.userinfo)
 	s.handle("GET /v1/revocations", s.resourceServer(ScopeRevocations, s.revocations))
 	s.handle("GET /v1/revocations/stream", s.resourceServer(ScopeRevocations, s.revocationStream))
 

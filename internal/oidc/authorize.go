@@ -139,6 +139,9 @@ func ParseRequest(q url.Values, c *Client) (*Request, error) {
 		return r, bad(ErrInvalidScope, "scope must include openid")
 	}
 	for _, s := range scopes {
+		if !slices.Contains(SupportedScopes, s) {
+			continue // Core §3.1.2.1: scope values not understood are ignored (address, phone)
+		}
 		if !slices.Contains(c.AllowedScopes, s) {
 			return r, bad(ErrInvalidScope, "scope "+strconv.Quote(trunc(s))+" is not allowed for this client")
 		}

@@ -87,6 +87,13 @@ func TestParseRequest(t *testing.T) {
 	if !r.Has("login") || r.MaxAge != 0 || !r.RequireMFA || r.ResponseMode != "form_post" {
 		t.Fatalf("parsed %+v", r)
 	}
+	// Core §3.1.2.1: scopes not understood are ignored, in any order; OIDC parameters Gatehouse
+	// does not use (display, locales, claims, unknown ones) are accepted.
+	r, err := ParseRequest(with("scope", "address email phone openid", "display", "popup", "ui_locales", "fr", "claims_locales", "fr",
+		"claims", `{"userinfo":{"email":{"essential":true}}}`, "x-unknown", "1"), testClient(Public))
+	if err != nil || r.Scope() != "email openid" {
+		t.Fatalf("scopes %v, %v", r, err)
+	}
 }
 
 func TestCheckClientParams(t *testing.T) {

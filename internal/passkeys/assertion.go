@@ -96,12 +96,8 @@ func b64dec(s string) ([]byte, bool) {
 // authenticator data (§6.1: at least 37 bytes; no attested credential data in an assertion).
 func parseAssertion(body []byte) (*assertionResponse, error) {
 	var w assertionJSON
-	d := json.NewDecoder(bytes.NewReader(body))
-	if err := d.Decode(&w); err != nil {
+	if err := json.Unmarshal(body, &w); err != nil { // refuses trailing data too
 		return nil, fmt.Errorf("%w: %v", errMalformed, err)
-	}
-	if d.More() {
-		return nil, fmt.Errorf("%w: trailing data", errMalformed)
 	}
 	if w.Type != "public-key" {
 		return nil, fmt.Errorf("%w: type is not public-key", ErrInvalid)

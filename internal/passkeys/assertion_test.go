@@ -3,9 +3,11 @@ package passkeys
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -218,5 +220,45 @@ func TestKeyCacheNeverStale(t *testing.T) {
 	}
 	if again, _ := c.key(id, a1.COSEKey()); again != p1 {
 		t.Fatal("the unchanged key was parsed again")
+	}
+}
+
+// TestAssertionKeyAlgorithms: keys of the other algorithms registration offers verify their
+// own signatures over authData || SHA-256(clientDataJSON), and refuse a flipped one.
+func TestAssertionKeyAlgorithms(t *testing.T) {
+	ad, cd := authData(tRPID, 1, 0), clientDataJSON(nil)
+	cdh := sha256.Sum256(cd)
+	msg := append(append([]byte{}, ad...), cdh[:]...)
+	edPub, edPriv, _ := ed25519.GenerateKey(rand.Reader)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	x, y := make([]byte, 48), make([]byte, 48)
+	p384.X.FillBytes(x)
+	p384.Y.FillBytes(y)
+	d384 := sha512.Sum384(msg)
+	sig384, _ := ecdsa.SignASN1(rand.Reader, p384, d384[:])
+	cases := []struct {
+		name      string
+		cose, sig []byte
+	}{
+		// {1: 1 (OKP), 3: -8 (EdDSA), -1: 6 (Ed25519), -2: x}
+		{"EdDSA", append([]byte{0xa4, 0x01, 0x01, 0x03, 0x27, 0x20, 0x06, 0x21, 0x58, 0x20}, edPub...), ed25519.Sign(edPriv, msg)},
+		// {1: 2 (EC2), 3: -35 (ES384), -1: 2 (P-384), -2: x, -3: y}
+		{"ES384", append(append(append([]byte{0xa5, 0x01, 0x02, 0x03, 0x38, 0x22, 0x20, 0x02, 0x21, 0x58, 0x30}, x...), 0x22, 0x58, 0x30), y...), sig384},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			k, err := parsePublicKey(c.cose)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !k.verify(ad, cd, c.sig) {
+				t.Fatal("valid signature refused")
+			}
+			bad := append([]byte{}, c.sig...)
+			bad[len(bad)/2] ^= 1
+			if k.verify(ad, cd, bad) {
+				t.Fatal("flipped signature accepted")
+			}
+		})
 	}
 }

@@ -1,9 +1,11 @@
 // Package passkeys is WebAuthn (W3C Web Authentication Level 3) for Gatehouse: registering
 // passkeys and security keys, listing, renaming and deleting them, password-less sign-in with
 // discoverable credentials, and a passkey as the second factor of a password sign-in. The
-// ceremonies themselves (CBOR, COSE keys, attestation statements, signature checks) are
-// github.com/go-webauthn/webauthn; this package adds what the library leaves to the relying
-// party: where challenges live, who may finish them, what is stored, and the counter rule.
+// registration ceremony (CBOR, COSE keys, attestation statements) is
+// github.com/go-webauthn/webauthn; assertions are verified by assertion.go (WebAuthn §7.2,
+// with a cache of parsed public keys); this package adds what the library leaves to the
+// relying party: where challenges live, who may finish them, what is stored, and the
+// counter rule.
 //
 // # Challenges
 //
@@ -23,9 +25,9 @@
 //
 // # Checks
 //
-// The library checks the ceremony type, the challenge, the origin against Config.Origins,
+// Both verifiers check the ceremony type, the challenge, the origin against Config.Origins,
 // the RP ID hash against Config.RPID, user presence, the signature, and the backup-flag
-// rules (BE never changes; BS without BE is invalid). Password-less sign-in requires user
+// rules (BE never changes; BS without BE is invalid); docs/security.md lists every rule. Password-less sign-in requires user
 // verification (the UV flag): the passkey is then both factors at once. A second factor
 // after a password prefers it but does not require it.
 //

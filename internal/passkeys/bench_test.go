@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,9 +17,13 @@ import (
 // BenchmarkAssertionRatio measures the verification of a passkey assertion against the raw
 // ECDSA P-256 verification inside it, reported as "x-raw" (goal 1.2, docs/performance.md):
 //
-//   - Verify: what the library does with a response body: parse the JSON, base64url and
-//     the authenticator data, decode the COSE key, check client data (type, challenge,
-//     origin), RP ID hash, flags and the signature over authData || SHA-256(clientDataJSON).
+//   - Verify: what assertion.go does with a response body: parse the JSON, base64url and
+//     the authenticator data, check client data (type, challenge, origin), RP ID hash,
+//     flags and the signature over authData || SHA-256(clientDataJSON) with the cached
+//     parsed key.
+//   - Library: the same checks by go-webauthn (ParseCredentialRequestResponseBytes and
+//     ValidatePasskeyLogin), which decodes the COSE key for every signature: the reference
+//     the verifier replaced.
 //   - FinishLogin: the whole password-less finish over in-memory stores: the above plus
 //     consuming the stored challenge (JSON) and recording the counter. Storing the
 //     challenge is the begin request's work, and resetting the fake's counter is the
@@ -54,12 +61,23 @@ func BenchmarkAssertionRatio(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	check := &assertionCheck{Challenge: fixedChallengeB64, Origins: fx.svc.origins, RPIDHash: fx.svc.rpIDHash, RequireUV: true,
+		CredID: pk.CredentialID, PublicKey: pk.PublicKey, BackupElig: pk.BackupEligible}
 	ops := []struct {
 		name  string
 		setup func()
 		op    func()
 	}{
 		{"Verify", nil, func() {
+			a, err := parseAssertion(body)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := fx.svc.keys.verify(a, check); err != nil {
+				b.Fatal(err)
+			}
+		}},
+		{"Library", nil, func() {
 			p, err := protocol.ParseCredentialRequestResponseBytes(body)
 			if err != nil {
 				b.Fatal(err)
@@ -78,6 +96,43 @@ func BenchmarkAssertionRatio(b *testing.B) {
 				b.Fatal(err)
 			}
 		}},
+	}
+	// PASSKEY_COST=<op>:<n> runs only n iterations of one part ("raw", an op's name, or
+	// "<name>-setup" for its untimed setup), for counting instructions under callgrind: the
+	// cost of a part is the difference from the "none" run (docs/performance.md).
+	if cost := os.Getenv("PASSKEY_COST"); cost != "" {
+		name, count, _ := strings.Cut(cost, ":")
+		n, _ := strconv.Atoi(count)
+		var f func()
+		for _, o := range ops {
+			switch name {
+			case o.name:
+				f = func() {
+					if o.setup != nil {
+						o.setup()
+					}
+					o.op()
+				}
+			case o.name + "-setup":
+				f = func() {}
+				if o.setup != nil {
+					f = o.setup
+				}
+			}
+		}
+		switch name {
+		case "raw":
+			f = raw
+		case "none":
+			f = func() {}
+		}
+		if f == nil {
+			b.Fatalf("PASSKEY_COST: unknown part %q", name)
+		}
+		for range n {
+			f()
+		}
+		return
 	}
 	for _, o := range ops {
 		b.Run(o.name, func(b *testing.B) {

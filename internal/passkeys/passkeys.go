@@ -1,9 +1,11 @@
 // Package passkeys is WebAuthn (W3C Web Authentication Level 3) for Gatehouse: registering
 // passkeys and security keys, listing, renaming and deleting them, password-less sign-in with
 // discoverable credentials, and a passkey as the second factor of a password sign-in. The
-// ceremonies themselves (CBOR, COSE keys, attestation statements, signature checks) are
-// github.com/go-webauthn/webauthn; this package adds what the library leaves to the relying
-// party: where challenges live, who may finish them, what is stored, and the counter rule.
+// registration ceremony (CBOR, COSE keys, attestation statements) is
+// github.com/go-webauthn/webauthn; assertions are verified by assertion.go (WebAuthn §7.2,
+// with a cache of parsed public keys); this package adds what the library leaves to the
+// relying party: where challenges live, who may finish them, what is stored, and the
+// counter rule.
 //
 // # Challenges
 //
@@ -23,9 +25,9 @@
 //
 // # Checks
 //
-// The library checks the ceremony type, the challenge, the origin against Config.Origins,
+// Both verifiers check the ceremony type, the challenge, the origin against Config.Origins,
 // the RP ID hash against Config.RPID, user presence, the signature, and the backup-flag
-// rules (BE never changes; BS without BE is invalid). Password-less sign-in requires user
+// rules (BE never changes; BS without BE is invalid); docs/security.md lists every rule. Password-less sign-in requires user
 // verification (the UV flag): the passkey is then both factors at once. A second factor
 // after a password prefers it but does not require it.
 //
@@ -57,6 +59,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -217,6 +220,10 @@ type Service struct {
 	codes onetime.Store
 	audit *audit.Log
 	now   func() time.Time
+	// Assertions are verified by assertion.go with these.
+	origins  []string
+	rpIDHash [32]byte
+	keys     keyCache
 }
 
 // New returns a Service for the relying party cfg.
@@ -246,7 +253,8 @@ func New(cfg Config, store Store, codes onetime.Store, a *audit.Log, now func() 
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
-	return &Service{wa: wa, store: store, codes: codes, audit: a, now: now}, nil
+	return &Service{wa: wa, store: store, codes: codes, audit: a, now: now,
+		origins: append([]string(nil), cfg.Origins...), rpIDHash: sha256.Sum256([]byte(cfg.RPID))}, nil
 }
 
 // Kinds of ceremony a stored challenge belongs to.
@@ -584,45 +592,45 @@ func (s *Service) VerifyAssertion(ctx context.Context, userID, bind string, body
 }
 
 func (s *Service) finishAssertion(ctx context.Context, kind, userID, bind string, body []byte, c Client) (*Assertion, error) {
-	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
+	// §7.2 steps 1–2, 5–6 and the authenticator data layout (assertion.go).
+	a, err := parseAssertion(body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, err
 	}
-	// The parser has decoded clientDataJSON already: its challenge finds the ceremony.
-	p, err := s.take(ctx, parsed.Response.CollectedClientData.Challenge, kind, bind)
+	// The client data names the challenge, which finds (and consumes) the ceremony.
+	p, err := s.take(ctx, a.Client.Challenge, kind, bind)
 	if err != nil {
 		return nil, err
 	}
 	if p.UserID != userID {
 		return nil, fmt.Errorf("%w: challenge of another user", ErrInvalid)
 	}
-	// The credential must belong to the user the ceremony is for: the user handle the
-	// authenticator returned (password-less), or the known user (second factor).
+	// Steps 3 and 6–7: the credential must be known and belong to the user the ceremony is
+	// for: the user handle the authenticator returned (password-less, where it is
+	// required), or the known user (second factor: one of the user's passkeys, listed in
+	// allowCredentials; a user handle, if returned, must be that user).
 	var pk *Passkey
-	var cred *webauthn.Credential
 	if kind == kindLogin {
-		pk, err = s.store.PasskeyByCredentialID(ctx, parsed.RawID)
+		if len(a.UserHandle) == 0 {
+			return nil, fmt.Errorf("%w: no user handle", ErrInvalid)
+		}
+		pk, err = s.store.PasskeyByCredentialID(ctx, a.RawID)
 		if errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("%w: unknown credential", ErrInvalid)
 		}
 		if err != nil {
 			return nil, err
 		}
-		if pk.UserID != string(parsed.Response.UserHandle) {
+		if pk.UserID != string(a.UserHandle) {
 			return nil, fmt.Errorf("%w: credential of another user", ErrInvalid)
 		}
-		u := &waUser{id: pk.UserID, creds: []webauthn.Credential{pk.credential()}}
-		_, cred, err = s.wa.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return u, nil }, p.Session, parsed)
 	} else {
-		// The library checks that the user owns every credential the options allowed, so
-		// it needs them all; the presented one is picked among them (one store read, not
-		// two), and a credential that is not the user's is unknown.
-		u, list, uerr := s.user(ctx, userID, "")
-		if uerr != nil {
-			return nil, uerr
+		list, lerr := s.store.PasskeysByUser(ctx, userID)
+		if lerr != nil {
+			return nil, lerr
 		}
 		for _, c := range list {
-			if bytes.Equal(c.CredentialID, parsed.RawID) {
+			if bytes.Equal(c.CredentialID, a.RawID) {
 				pk = c
 				break
 			}
@@ -630,17 +638,30 @@ func (s *Service) finishAssertion(ctx context.Context, kind, userID, bind string
 		if pk == nil {
 			return nil, fmt.Errorf("%w: unknown credential or credential of another user", ErrInvalid)
 		}
-		cred, err = s.wa.ValidateLogin(u, p.Session, parsed)
+		if len(p.Session.AllowedCredentialIDs) > 0 && !slices.ContainsFunc(p.Session.AllowedCredentialIDs,
+			func(id []byte) bool { return bytes.Equal(id, a.RawID) }) {
+			return nil, fmt.Errorf("%w: credential not in allowCredentials", ErrInvalid)
+		}
+		if len(a.UserHandle) > 0 && string(a.UserHandle) != userID {
+			return nil, fmt.Errorf("%w: user handle of another user", ErrInvalid)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	// Steps 10–21.
+	if err := s.keys.verify(a, &assertionCheck{
+		Challenge: p.Session.Challenge, Origins: s.origins, RPIDHash: s.rpIDHash,
+		RequireUV: p.Session.UserVerification == protocol.VerificationRequired,
+		CredID:    pk.CredentialID, PublicKey: pk.PublicKey, BackupElig: pk.BackupEligible,
+	}); err != nil {
+		return nil, err
 	}
-	count := parsed.Response.AuthenticatorData.Counter
-	if cred.Authenticator.CloneWarning {
+	// Step 22: the signature counter (see the package comment).
+	count := a.Counter
+	if count <= pk.SignCount && (count != 0 || pk.SignCount != 0) {
 		return nil, s.cloned(ctx, pk, count, c)
 	}
+	backupState := a.Flags&flagBS != 0
 	now := s.now()
-	err = s.store.RecordPasskeyUse(ctx, pk.ID, count, cred.Flags.BackupState, now)
+	err = s.store.RecordPasskeyUse(ctx, pk.ID, count, backupState, now)
 	if errors.Is(err, ErrConflict) {
 		return nil, s.cloned(ctx, pk, count, c)
 	}
@@ -650,8 +671,8 @@ func (s *Service) finishAssertion(ctx context.Context, kind, userID, bind string
 	if err != nil {
 		return nil, err
 	}
-	pk.SignCount, pk.BackupState, pk.LastUsedAt = count, cred.Flags.BackupState, now
-	return &Assertion{UserID: pk.UserID, Passkey: pk, UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified()}, nil
+	pk.SignCount, pk.BackupState, pk.LastUsedAt = count, backupState, now
+	return &Assertion{UserID: pk.UserID, Passkey: pk, UserVerified: a.Flags&flagUV != 0}, nil
 }
 
 // cloned audits a counter that did not advance and returns ErrCloned.

@@ -223,7 +223,7 @@ type Service struct {
 	// Assertions are verified by assertion.go with these.
 	origins  []string
 	rpIDHash [32]byte
-	keys     keyCache
+	keys     *keyCache // a pointer, so that a copied Service shares it (and copies no mutex)
 }
 
 // New returns a Service for the relying party cfg.
@@ -254,7 +254,7 @@ func New(cfg Config, store Store, codes onetime.Store, a *audit.Log, now func() 
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
 	return &Service{wa: wa, store: store, codes: codes, audit: a, now: now,
-		origins: append([]string(nil), cfg.Origins...), rpIDHash: sha256.Sum256([]byte(cfg.RPID))}, nil
+		origins: append([]string(nil), cfg.Origins...), rpIDHash: sha256.Sum256([]byte(cfg.RPID)), keys: &keyCache{}}, nil
 }
 
 // Kinds of ceremony a stored challenge belongs to.

@@ -217,7 +217,7 @@ func every(ctx context.Context, d time.Duration, fn func()) {
 	}
 }
 
-// sweep deletes expired sessions, revocation entries and legacy-token replay marks, and
+// sweep deletes expired sessions, revocation entries, one-time codes and legacy-token replay marks, and
 // audit events past their retention. Expiry itself is enforced on every check; this only keeps the tables small.
 func sweep(ctx context.Context, a *app) {
 	if a.retention != nil {
@@ -235,6 +235,17 @@ func sweep(ctx context.Context, a *app) {
 	}
 	if _, err := a.db.DeleteExpiredChallenges(ctx, time.Now()); err != nil {
 		a.log.Warn("mfa_token sweep failed", "err", err)
+	}
+	// One-time codes never redeemed (parked authorization requests, handoff codes, used-code
+	// marks): 1,000 rows a statement, so no sweep holds the writer for long.
+	for {
+		n, err := a.db.DeleteExpiredOneTimeCodes(ctx, time.Now(), 1000)
+		if err != nil {
+			a.log.Warn("one-time code sweep failed", "err", err)
+		}
+		if err != nil || n < 1000 || ctx.Err() != nil {
+			break
+		}
 	}
 	if _, err := a.legacy.SweepMarks(ctx); err != nil {
 		a.log.Warn("legacy token replay-mark sweep failed", "err", err)

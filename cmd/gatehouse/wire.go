@@ -62,6 +62,7 @@ type storage interface {
 	mfa.UsedCodes
 	mfa.ChallengeStore
 	DeleteExpiredChallenges(ctx context.Context, now time.Time) (int, error)
+	DeleteExpiredOneTimeCodes(ctx context.Context, now time.Time, limit int) (int, error)
 	users.IdentityStore
 	userimport.Store
 	store.Settings

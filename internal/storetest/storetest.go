@@ -27,6 +27,9 @@ type Store interface {
 	audit.Store
 	store.Settings
 	onetime.Store
+	// DeleteExpiredOneTimeCodes deletes up to limit one-time codes (and used-code marks) that
+	// expired at or before now, returning how many; the server's periodic sweep calls it.
+	DeleteExpiredOneTimeCodes(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
 // Run runs the suite. newStore must return a fresh, empty, migrated store for each call.
@@ -45,6 +48,32 @@ func Run(t *testing.T, newStore func(t *testing.T) Store) {
 	t.Run("EventFeedConcurrent", func(t *testing.T) { testEventFeedConcurrent(t, newStore(t)) })
 	t.Run("Settings", func(t *testing.T) { testSettings(t, newStore(t)) })
 	RunOneTime(t, func(t *testing.T) onetime.Store { return newStore(t) })
+	t.Run("OneTimeSweep", func(t *testing.T) { testOneTimeSweep(t, newStore(t)) })
+}
+
+// testOneTimeSweep: expired codes go, in batches of limit; live ones stay and still redeem.
+func testOneTimeSweep(t *testing.T, s Store) {
+	ctx := context.Background()
+	for i := range 5 {
+		if err := s.PutCode(ctx, fmt.Sprintf("dead%d", i), []byte("v"), base.Add(-time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.PutCode(ctx, "live", []byte("v"), base.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteExpiredOneTimeCodes(ctx, base, 3); err != nil || n != 3 {
+		t.Fatalf("first batch: %d %v", n, err)
+	}
+	if n, err := s.DeleteExpiredOneTimeCodes(ctx, base, 3); err != nil || n != 2 {
+		t.Fatalf("second batch: %d %v", n, err)
+	}
+	if n, err := s.DeleteExpiredOneTimeCodes(ctx, base, 3); err != nil || n != 0 {
+		t.Fatalf("nothing left: %d %v", n, err)
+	}
+	if v, err := s.ConsumeCode(ctx, "live", base); err != nil || string(v) != "v" {
+		t.Fatalf("the live code was swept: %q %v", v, err)
+	}
 }
 
 // base is a fixed instant with microsecond precision (what every backend keeps).

@@ -25,3 +25,15 @@ func (db *DB) ConsumeCode(ctx context.Context, key string, now time.Time) ([]byt
 	}
 	return v, unavailable(err)
 }
+
+// DeleteExpiredOneTimeCodes deletes up to limit codes and used-code marks that expired at or
+// before now (they can no longer be redeemed; this only keeps the table small). SKIP LOCKED
+// lets instances sweeping at the same moment share the work.
+func (db *DB) DeleteExpiredOneTimeCodes(ctx context.Context, now time.Time, limit int) (int, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM one_time_codes WHERE key IN (
+		SELECT key FROM one_time_codes WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, now, limit)
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -26,3 +26,15 @@ func (db *DB) ConsumeCode(ctx context.Context, key string, now time.Time) ([]byt
 	}
 	return v, unavailable(err)
 }
+
+// DeleteExpiredOneTimeCodes deletes up to limit codes and used-code marks that expired at or
+// before now (they can no longer be redeemed; this only keeps the table small).
+func (db *DB) DeleteExpiredOneTimeCodes(ctx context.Context, now time.Time, limit int) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM one_time_codes WHERE key IN (
+		SELECT key FROM one_time_codes WHERE expires_at <= ? LIMIT ?)`, toDB(now), limit)
+	if err != nil {
+		return 0, unavailable(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), unavailable(err)
+}

@@ -3,13 +3,10 @@ package accounts_test
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
-
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-auth/gatehouse/internal/accounts"
 	"github.com/gatehouse-auth/gatehouse/internal/audit"
@@ -17,6 +14,7 @@ import (
 	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/sessions"
 	"github.com/gatehouse-auth/gatehouse/internal/store/redis"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
 )
 
 const (
@@ -208,32 +206,5 @@ func TestHandoffConcurrentCompletes(t *testing.T) {
 	}
 }
 
-// openRedis connects with a key prefix of this test's own; it skips when no server answers
-// and GATEHOUSE_TEST_REDIS is unset.
-func openRedis(t *testing.T) *redis.Client {
-	t.Helper()
-	url := os.Getenv("GATEHOUSE_TEST_REDIS")
-	required := url != ""
-	if !required {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	prefix := "gh_test_" + secret.NewID() + ":"
-	c, err := redis.Open(context.Background(), url, prefix)
-	if err != nil {
-		if required {
-			t.Fatalf("GATEHOUSE_TEST_REDIS is set but unusable: %v", err)
-		}
-		t.Skipf("Redis skipped: no server and GATEHOUSE_TEST_REDIS unset (%v)", err)
-	}
-	t.Cleanup(func() {
-		opt, _ := goredis.ParseURL(url)
-		r := goredis.NewClient(opt)
-		defer r.Close()
-		ctx := context.Background()
-		if keys, _ := r.Keys(ctx, prefix+"*").Result(); len(keys) > 0 {
-			r.Del(ctx, keys...)
-		}
-		c.Close()
-	})
-	return c
-}
+// openRedis opens the Redis store with a key prefix of this test's own (redistest.Open).
+func openRedis(t *testing.T) *redis.Client { return redistest.Open(t) }

@@ -3,50 +3,19 @@ package redis_test
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/gatehouse-auth/gatehouse/internal/onetime"
 	"github.com/gatehouse-auth/gatehouse/internal/ratelimit"
-	"github.com/gatehouse-auth/gatehouse/internal/secret"
 	"github.com/gatehouse-auth/gatehouse/internal/store"
 	"github.com/gatehouse-auth/gatehouse/internal/store/redis"
+	"github.com/gatehouse-auth/gatehouse/internal/store/redis/redistest"
 	"github.com/gatehouse-auth/gatehouse/internal/storetest"
 )
 
-// mustOpen connects with a key prefix of this test's own, removed afterwards. It skips when no
-// server is reachable and GATEHOUSE_TEST_REDIS is unset; CI sets it, making the suite required.
-func mustOpen(t *testing.T) *redis.Client {
-	t.Helper()
-	url := os.Getenv("GATEHOUSE_TEST_REDIS")
-	required := url != ""
-	if !required {
-		url = "redis://127.0.0.1:6379/0"
-	}
-	prefix := "gh_test_" + secret.NewID() + ":"
-	c, err := redis.Open(context.Background(), url, prefix)
-	if err != nil {
-		if required {
-			t.Fatalf("GATEHOUSE_TEST_REDIS is set but unusable: %v", err)
-		}
-		t.Skipf("Redis suite skipped: no server at 127.0.0.1:6379 and GATEHOUSE_TEST_REDIS unset (%v)", err)
-	}
-	t.Cleanup(func() {
-		opt, _ := goredis.ParseURL(url)
-		r := goredis.NewClient(opt)
-		defer r.Close()
-		ctx := context.Background()
-		keys, _ := r.Keys(ctx, prefix+"*").Result()
-		if len(keys) > 0 {
-			r.Del(ctx, keys...)
-		}
-		c.Close()
-	})
-	return c
-}
+// mustOpen opens the Redis store with a key prefix of this test's own (redistest.Open).
+func mustOpen(t *testing.T) *redis.Client { return redistest.Open(t) }
 
 // TestGCRAMatchesMemory drives the Redis buckets and the in-memory ones through the same
 // sequence of requests on a moving clock: every answer must agree.
